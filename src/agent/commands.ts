@@ -1,0 +1,108 @@
+import { createHash } from "node:crypto";
+import type { Logger } from "../logger.ts";
+import { ACK_ERROR_CODES, negativeAck, positiveAck, type Ack, type AckContext } from "../protocol/acks.ts";
+import { decodeCommand, eventIdOf, payloadExcerpt, type CommandEnvelope } from "../protocol/commands.ts";
+
+/** What an op handler returns: the ack to publish. */
+export type OpHandler = (command: CommandEnvelope, context: AckContext) => Ack | Promise<Ack>;
+
+export interface CommandProcessorOptions {
+  venId: string;
+  now: () => number;
+  log: Logger;
+  /** Handlers by op. Ops missing here are answered `rejected` with `unsupported_op`. */
+  handlers: Readonly<Record<string, OpHandler>>;
+}
+
+/** Answers `ping` with `pong: true`. */
+export const pingHandler: OpHandler = (command, context) =>
+  positiveAck(context, "success", { op: command.op, correlationId: command.correlationId ?? null, extra: { pong: true } });
+
+/** Remembers at most this many retained payloads, so each is logged once and memory stays bounded. */
+const MAX_REMEMBERED_RETAINED = 256;
+
+/**
+ * Turns every payload that arrives on the command topic into at most one ack. Nothing thrown here
+ * reaches the MQTT client: a bad payload becomes a log line and, when a correlationId can be read,
+ * a `rejected` ack.
+ */
+export class CommandProcessor {
+  private readonly seenRetained = new Set<string>();
+
+  constructor(private readonly options: CommandProcessorOptions) {}
+
+  /** Returns the ack to publish, or undefined when the payload gets no answer. */
+  async handle(topic: string, payload: Buffer, retained: boolean): Promise<Ack | undefined> {
+    const { log } = this.options;
+    const context: AckContext = { venId: this.options.venId, timestamp: this.options.now() };
+
+    if (retained) {
+      this.noteRetained(topic, payload);
+      return undefined;
+    }
+
+    const decoded = decodeCommand(payload);
+    if (decoded.kind === "invalid") {
+      log.warn(`Invalid command on ${topic} (${payload.length} bytes): ${decoded.problem}; payload ${payloadExcerpt(payload)}`);
+      if (decoded.correlationId === null) return undefined;
+      return negativeAck(context, "rejected", {
+        op: decoded.op ?? "unknown",
+        correlationId: decoded.correlationId,
+        eventId: decoded.eventId,
+        code: ACK_ERROR_CODES.invalidCommand,
+        message: decoded.problem,
+      });
+    }
+
+    const command = decoded.command;
+    const correlationId = command.correlationId ?? null;
+    const eventId = eventIdOf(command);
+    log.info(`Command received: ${command.op} (correlationId ${JSON.stringify(correlationId)})`);
+
+    if (command.venId !== undefined && command.venId !== this.options.venId) {
+      return negativeAck(context, "rejected", {
+        op: command.op,
+        correlationId,
+        eventId,
+        code: ACK_ERROR_CODES.wrongVen,
+        message: `venId ${JSON.stringify(command.venId)} is not this VEN (${this.options.venId})`,
+      });
+    }
+
+    const handler = Object.hasOwn(this.options.handlers, command.op) ? this.options.handlers[command.op] : undefined;
+    if (!handler) {
+      const supported = Object.keys(this.options.handlers).join(", ");
+      return negativeAck(context, "rejected", {
+        op: command.op,
+        correlationId,
+        eventId,
+        code: ACK_ERROR_CODES.unsupportedOp,
+        message: `op ${JSON.stringify(command.op)} is not supported; supported ops: ${supported}`,
+      });
+    }
+
+    try {
+      return await handler(command, context);
+    } catch (error) {
+      log.error(`Command ${command.op} failed: ${(error as Error).message}`);
+      return negativeAck(context, "error", {
+        op: command.op,
+        correlationId,
+        eventId,
+        code: ACK_ERROR_CODES.internal,
+        message: `the VEN failed to carry out ${command.op}: ${(error as Error).message}`,
+      });
+    }
+  }
+
+  /** A retained command is stale by definition: never executed, logged once per distinct payload. */
+  private noteRetained(topic: string, payload: Buffer): void {
+    const digest = createHash("sha256").update(topic).update("\0").update(payload).digest("hex");
+    if (this.seenRetained.has(digest)) return;
+    if (this.seenRetained.size >= MAX_REMEMBERED_RETAINED) this.seenRetained.clear();
+    this.seenRetained.add(digest);
+    this.options.log.warn(
+      `Ignored a retained message on ${topic} (${payload.length} bytes): retained commands are stale and never executed. Clear it with an empty retained publish to that topic. Payload ${payloadExcerpt(payload)}`,
+    );
+  }
+}

@@ -1,0 +1,54 @@
+import { unixSeconds, type Clock } from "../clock.ts";
+import { startEmbeddedBroker, type EmbeddedBroker } from "../broker/embedded.ts";
+import type { VenConfig } from "../config/resolve.ts";
+import { loadTlsMaterial } from "../config/tls-files.ts";
+import type { Logger } from "../logger.ts";
+import { VenAgent } from "./agent.ts";
+import { instanceId } from "./instance.ts";
+import { ensureStateDir } from "./state-dir.ts";
+
+export interface ServiceOptions {
+  config: VenConfig;
+  clock: Clock;
+  log: Logger;
+  hostname: string;
+  pid: number;
+  stopSignal: AbortSignal;
+}
+
+/**
+ * `ven run` from start to stop: checks the certificate files and the state directory before any
+ * socket opens, starts the embedded broker when no broker is configured, runs the agent until the
+ * stop signal, then stops it cleanly.
+ */
+export async function runService(options: ServiceOptions): Promise<void> {
+  const { config, clock, log } = options;
+  const tls = config.broker.protocol === "mqtts" ? loadTlsMaterial(config.tls, clock) : {};
+  ensureStateDir(config.stateDir);
+
+  let embedded: EmbeddedBroker | undefined;
+  if (config.broker.embedded) {
+    embedded = await startEmbeddedBroker(config.broker.host, config.broker.port, log.withTag("broker"));
+    log.withTag("broker").info(
+      `No broker configured: embedded MQTT broker listening on ${embedded.host}:${embedded.port} (MQTT 3.1.1). Watch it with: ven listen`,
+    );
+  }
+
+  const agent = new VenAgent({
+    config,
+    tls,
+    clock,
+    log,
+    instance: instanceId(options.hostname, options.pid, unixSeconds(clock)),
+  });
+  agent.start();
+
+  await new Promise<void>((resolve) => {
+    if (options.stopSignal.aborted) resolve();
+    else options.stopSignal.addEventListener("abort", () => resolve(), { once: true });
+  });
+  const reason = options.stopSignal.reason;
+  log.info(`Stopping${typeof reason === "string" ? ` on ${reason}` : ""}`);
+  await agent.stop();
+  await embedded?.close();
+}

@@ -1,0 +1,58 @@
+import type { Clock, TimerHandle } from "../clock.ts";
+
+/**
+ * Calls `tick` every interval on the given clock. Ticks are scheduled from the start time, not from
+ * the previous tick, so the period does not drift; after a stall (a suspended process) missed
+ * ticks are skipped, not fired in a burst.
+ */
+export class IntervalLoop {
+  private timer: TimerHandle | undefined;
+  private nextAt = 0;
+  private running = false;
+
+  constructor(
+    private readonly clock: Clock,
+    private intervalMs: number,
+    private readonly tick: () => void,
+  ) {}
+
+  /** Starts with a tick right away, then one every interval. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.nextAt = this.clock.now();
+    this.fire();
+  }
+
+  stop(): void {
+    this.running = false;
+    if (this.timer) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Applies a new interval from the next tick on. */
+  setIntervalMs(intervalMs: number): void {
+    this.intervalMs = intervalMs;
+    if (!this.running) return;
+    if (this.timer) this.clock.clearTimeout(this.timer);
+    this.nextAt = this.clock.now() + intervalMs;
+    this.schedule();
+  }
+
+  private fire(): void {
+    if (!this.running) return;
+    try {
+      this.tick();
+    } finally {
+      const now = this.clock.now();
+      this.nextAt += this.intervalMs;
+      if (this.nextAt <= now) this.nextAt = now + this.intervalMs - ((now - this.nextAt) % this.intervalMs);
+      this.schedule();
+    }
+  }
+
+  private schedule(): void {
+    if (!this.running) return;
+    this.timer = this.clock.setTimeout(() => this.fire(), Math.max(0, this.nextAt - this.clock.now()));
+  }
+}

@@ -1,0 +1,88 @@
+import { renderUsage, runCommand, type CommandDef } from "citty";
+import { ExitCode, VenError, type ExitCodeValue } from "../errors.ts";
+import { suggest } from "../text.ts";
+import { VERSION } from "../version.ts";
+import { parseStrict } from "./args.ts";
+import { configCommand } from "./commands/config.ts";
+import { LISTEN_REPEATABLE, listenCommand } from "./commands/listen.ts";
+import { runCommandDef } from "./commands/run.ts";
+import type { CommandData } from "./context.ts";
+import type { CliIo } from "./io.ts";
+
+interface CommandEntry {
+  def: CommandDef<any>;
+  repeatable?: readonly string[];
+}
+
+const COMMANDS: Record<string, CommandEntry> = {
+  run: { def: runCommandDef },
+  listen: { def: listenCommand, repeatable: LISTEN_REPEATABLE },
+  config: { def: configCommand },
+};
+
+const ROOT: CommandDef = {
+  meta: { name: "ven", version: VERSION, description: "Demand-response agent (VEN) for MQTT brokers and AWS IoT Core" },
+  subCommands: Object.fromEntries(Object.entries(COMMANDS).map(([name, entry]) => [name, entry.def])),
+};
+
+const EXIT_CODE_HELP = "Exit codes: 0 ok, 1 failed, 2 usage or configuration, 3 timed out, 4 broker unreachable, 5 already running.";
+
+const stripColors = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, "");
+
+async function usage(def: CommandDef<any>, parent?: CommandDef<any>): Promise<string> {
+  return `${stripColors(await renderUsage(def, parent))}\n${parent ? "" : `${EXIT_CODE_HELP}\n`}`;
+}
+
+/**
+ * The single entry point: parses the command line strictly, runs one command and returns its exit
+ * code. It is the only place where errors turn into exit codes; nothing below it exits the process.
+ */
+export async function main(argv: readonly string[], io: CliIo): Promise<ExitCodeValue> {
+  try {
+    const [first, ...rest] = argv;
+    if (first === undefined) {
+      io.stderr.write(await usage(ROOT));
+      return ExitCode.usage;
+    }
+    if (first === "--version" || first === "-v" || first === "version") {
+      io.stdout.write(`${VERSION}\n`);
+      return ExitCode.ok;
+    }
+    if (first === "--help" || first === "-h" || first === "help") {
+      io.stdout.write(await usage(ROOT));
+      return ExitCode.ok;
+    }
+
+    const entry = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined;
+    if (!entry) {
+      const close = suggest(first, Object.keys(COMMANDS));
+      const what = first.startsWith("-") ? `unknown option ${first}` : `unknown command ${JSON.stringify(first)}`;
+      throw new VenError(ExitCode.usage, what, {
+        hint: `${close ? `Did you mean: ven ${close}? ` : ""}Commands: ${Object.keys(COMMANDS).join(", ")}. Run ven --help for details.`,
+      });
+    }
+    if (rest.includes("--help") || rest.includes("-h")) {
+      io.stdout.write(await usage(entry.def, ROOT));
+      return ExitCode.ok;
+    }
+
+    const args = typeof entry.def.args === "function" ? await entry.def.args() : await entry.def.args;
+    const flags = parseStrict(first, rest, args ?? {}, entry.repeatable);
+    const data: CommandData = { io, flags };
+    const { result } = await runCommand(entry.def, { rawArgs: [...rest], data });
+    return typeof result === "number" ? (result as ExitCodeValue) : ExitCode.ok;
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+function reportError(error: unknown, io: CliIo): ExitCodeValue {
+  if (error instanceof VenError) {
+    io.stderr.write(`ven: ${error.message}\n`);
+    if (error.hint) io.stderr.write(`${error.hint}\n`);
+    return error.exitCode;
+  }
+  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  io.stderr.write(`ven: unexpected error: ${detail}\n`);
+  return ExitCode.failed;
+}

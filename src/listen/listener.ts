@@ -1,0 +1,105 @@
+import { randomBytes } from "node:crypto";
+import type { Clock, TimerHandle } from "../clock.ts";
+import type { VenConfig } from "../config/resolve.ts";
+import { loadTlsMaterial } from "../config/tls-files.ts";
+import { ExitCode, VenError, type ExitCodeValue } from "../errors.ts";
+import type { Logger } from "../logger.ts";
+import { expandTopic } from "../protocol/topics.ts";
+import { ConnectionSupervisor } from "../transport/supervisor.ts";
+import type { OutputStream } from "../cli/io.ts";
+import { formatJsonLine, formatPrettyLine } from "./format.ts";
+
+export interface ListenOptions {
+  config: VenConfig;
+  /** One VEN's id, or `+` for all of them. */
+  venId: string;
+  /** More topic filters to subscribe to; `{venId}` is replaced like in the telemetry topic. */
+  extraTopics: readonly string[];
+  /** Exit 0 after this many messages. */
+  count?: number | undefined;
+  /** Stop after this many seconds: exit 0 if anything arrived, else 3. */
+  timeoutS?: number | undefined;
+  format: "pretty" | "jsonl";
+  out: OutputStream;
+  clock: Clock;
+  log: Logger;
+  stopSignal: AbortSignal;
+}
+
+/** Operator tools never use a VEN's client ID, so they cannot take over its session. */
+export function operatorClientId(venId: string, role: "listen" | "send" | "doctor"): string {
+  const owner = venId === "+" ? "fleet" : venId.slice(0, 100);
+  return `${owner}-${role}-${randomBytes(4).toString("hex")}`;
+}
+
+/**
+ * Subscribes to the telemetry of one VEN or all of them (plus any extra topics) and writes each
+ * message to `out`. Resolves with the exit code.
+ */
+export async function listen(options: ListenOptions): Promise<ExitCodeValue> {
+  const { config, clock, log } = options;
+  const tls = config.broker.protocol === "mqtts" ? loadTlsMaterial(config.tls, clock) : {};
+  const subscriptions = [
+    ...new Set([expandTopic(config.topics.telemetry, options.venId), ...options.extraTopics.map((topic) => expandTopic(topic, options.venId))]),
+  ];
+  const clientId = operatorClientId(options.venId, "listen");
+  let received = 0;
+  let everConnected = false;
+
+  return await new Promise<ExitCodeValue>((resolve, reject) => {
+    let timer: TimerHandle | undefined;
+    let finished = false;
+    const finish = (result: ExitCodeValue | VenError) => {
+      if (finished) return;
+      finished = true;
+      if (timer) clock.clearTimeout(timer);
+      void supervisor.stop({ drainTimeoutMs: 500 }).then(() => (result instanceof VenError ? reject(result) : resolve(result)));
+    };
+
+    const supervisor = new ConnectionSupervisor({
+      broker: config.broker,
+      clientId,
+      tls,
+      insecure: config.tls.insecure,
+      username: config.username,
+      password: config.password,
+      keepaliveS: config.keepaliveS,
+      mqttVersion: config.mqttVersion,
+      reconnect: config.reconnect,
+      subscriptions,
+      clock,
+      log: log.withTag("mqtt"),
+      onMessage: (topic, payload, packet) => {
+        if (finished) return;
+        const message = { topic, payload, retained: packet.retain, receivedAtMs: clock.now() };
+        options.out.write(options.format === "jsonl" ? formatJsonLine(message) : formatPrettyLine(message));
+        received++;
+        if (options.count !== undefined && received >= options.count) finish(ExitCode.ok);
+      },
+    });
+    supervisor.onConnected(() => {
+      if (!everConnected) log.info(`Listening on ${subscriptions.join(", ")} as ${clientId}`);
+      everConnected = true;
+    });
+    supervisor.onDisconnected(({ cause }) => {
+      if (everConnected) return;
+      finish(
+        new VenError(ExitCode.brokerUnreachable, `Cannot reach the broker ${config.broker.url}: ${cause}`, {
+          hint: config.broker.embedded
+            ? "No broker is configured, so ven listen looks for the embedded broker of a running `ven run` on 127.0.0.1:1883. Start `ven run`, or pass --broker."
+            : "Check --broker, the certificate files, and the network path to the broker.",
+        }),
+      );
+    });
+
+    if (options.timeoutS !== undefined) {
+      timer = clock.setTimeout(() => {
+        if (received === 0) log.warn(`No message arrived within ${options.timeoutS} s`);
+        finish(received === 0 ? ExitCode.timedOut : ExitCode.ok);
+      }, options.timeoutS * 1000);
+    }
+    if (options.stopSignal.aborted) return finish(ExitCode.ok);
+    options.stopSignal.addEventListener("abort", () => finish(ExitCode.ok), { once: true });
+    supervisor.start();
+  });
+}

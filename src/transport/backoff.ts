@@ -1,0 +1,35 @@
+/**
+ * Reconnect delays: exponential growth with full jitter, never below the minimum delay, so a
+ * fleet that lost its broker together does not come back in lockstep.
+ */
+export interface BackoffOptions {
+  minDelayMs: number;
+  maxDelayMs: number;
+  random?: () => number;
+}
+
+export class Backoff {
+  private attempt = 0;
+  private readonly random: () => number;
+
+  constructor(private readonly options: BackoffOptions) {
+    this.random = options.random ?? Math.random;
+  }
+
+  /** The delay before the next attempt; each call counts one more failed attempt. */
+  next(): number {
+    const ceiling = Math.min(this.options.maxDelayMs, this.options.minDelayMs * 2 ** this.attempt);
+    if (this.attempt < 32) this.attempt++;
+    const delay = this.options.minDelayMs + this.random() * (ceiling - this.options.minDelayMs);
+    return Math.round(delay);
+  }
+
+  /** Starts again from the minimum delay, after a connection stayed up long enough. */
+  reset(): void {
+    this.attempt = 0;
+  }
+
+  get attempts(): number {
+    return this.attempt;
+  }
+}
