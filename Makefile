@@ -40,13 +40,13 @@ run: deps
 # The whole suite: unit and integration tests in-process, then the end-to-end tier with the
 # compiled binary and mosquitto (skipped with a notice when mosquitto is missing, except under CI=true).
 test: deps build
-	"$(BUN)" test
+	"$(BUN)" test --timeout 30000
 
 test-fast: deps
-	"$(BUN)" test test/unit test/integration
+	"$(BUN)" test --timeout 30000 test/unit test/integration
 
 e2e: deps build
-	"$(BUN)" test test/e2e
+	"$(BUN)" test --timeout 60000 test/e2e
 
 # Cross-compiles the release binaries with a SHA-256 checksum file. Not run in CI.
 release: deps

@@ -307,10 +307,13 @@ export class ConnectionSupervisor {
 function subscribe(client: MqttClient, topic: string): Promise<number | undefined> {
   return new Promise((resolve) => {
     client.subscribe(topic, { qos: 1 }, (error, granted) => {
-      const code = (error as { code?: unknown } | null)?.code;
-      if (typeof code === "number") resolve(code);
-      else if (error) resolve(undefined);
-      else resolve(granted?.[0]?.qos ?? 0x80);
+      if (!error) {
+        resolve(granted?.[0]?.qos ?? 0x80);
+        return;
+      }
+      // MQTT.js reports a SUBACK failure as an error that carries the SUBACK packet.
+      const code = (error as { packet?: { granted?: unknown[] } }).packet?.granted?.[0];
+      resolve(typeof code === "number" ? code : undefined);
     });
   });
 }

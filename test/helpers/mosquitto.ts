@@ -11,8 +11,8 @@ const HOST = "127.0.0.1";
 const START_TIMEOUT_MS = 5000;
 const STOP_TIMEOUT_MS = 5000;
 const POLL_MS = 50;
-// Printed by mosquitto_sub before each message; the payload is hex so that any bytes, newlines
-// included, fit on one line.
+// Prefix of each message line printed by mosquitto_sub. The payload is printed as hex, so any
+// bytes, newlines included, fit on one line.
 const MESSAGE_MARKER = "ven-sub-message";
 // mosquitto_sub exits with this code when -W runs out.
 const SUB_TIMED_OUT = 27;
@@ -22,7 +22,7 @@ export type MqttCliProtocol = "5" | "311";
 /** Options shared by `pub` and `subscribe`/`sub`. */
 export interface CliClientOptions {
   qos?: 0 | 1 | 2;
-  /** MQTT version for the CLI client; default "5". */
+  /** MQTT version for the CLI client. Default "5". */
   protocol?: MqttCliProtocol;
   clientId?: string;
   /**
@@ -30,15 +30,15 @@ export interface CliClientOptions {
    * without a client certificate.
    */
   cert?: string | false;
-  /** Key for `cert`; default: the PKI's `clientKey`. */
+  /** Key for `cert`. Default: the PKI's `clientKey`. */
   key?: string;
-  /** CA used to verify the broker; default: the PKI's `caCert`. */
+  /** CA used to verify the broker. Default: the PKI's `caCert`. */
   cafile?: string;
 }
 
 export interface PubOptions extends CliClientOptions {
   retain?: boolean;
-  /** mosquitto_pub is killed after this long; default 10000. */
+  /** Milliseconds after which mosquitto_pub is killed. Default 10000. */
   timeoutMs?: number;
 }
 
@@ -47,7 +47,7 @@ export interface SubOptions extends CliClientOptions {
   count: number;
   /** Exit after this many seconds even with fewer messages (-W). */
   timeoutS: number;
-  /** Only handle retained messages; stop at the first live one (--retained-only). */
+  /** Only handle retained messages and stop at the first live one (--retained-only). */
   retainedOnly?: boolean;
 }
 
@@ -79,7 +79,7 @@ export interface MosquittoSubscription {
 export interface StartMosquittoOptions {
   /** Serve MQTT over TLS with the PKI's server certificate (no plain listener). */
   tls?: TestPki | undefined;
-  /** Only with `tls`; default true. */
+  /** Only with `tls`. Default true. */
   requireCertificate?: boolean;
   /** Lines appended to the generated mosquitto.conf. */
   extraConfig?: string[];
@@ -90,23 +90,23 @@ export interface MosquittoHandle {
   readonly port: number;
   /** `mqtt://127.0.0.1:PORT`, or `mqtts://` with TLS. */
   readonly url: string;
-  /** mosquitto's own log (log_dest file); survives restarts. */
+  /** mosquitto's own log (log_dest file), appended to across restarts. */
   readonly logPath: string;
   readonly configPath: string;
   readonly dir: string;
   /** Process id of the running broker, undefined while stopped. */
   readonly pid: number | undefined;
-  /** The broker log plus anything it printed before opening it. */
+  /** Reads the broker log, preceded by anything it printed before opening it. */
   readLog(): Promise<string>;
-  /** SIGTERM and wait for exit (SIGKILL after 5 s). Safe to call twice. */
+  /** Sends SIGTERM and waits for exit (SIGKILL after 5 s). Safe to call twice. */
   stop(): Promise<void>;
   /** Stops the broker and starts it again on the same port with the same config. */
   restart(): Promise<void>;
-  /** SIGSTOP: the port stays open but nothing is answered. */
+  /** Sends SIGSTOP: the port stays open but the broker sends nothing. */
   freeze(): void;
-  /** SIGCONT. */
+  /** Sends SIGCONT. */
   thaw(): void;
-  /** Runs mosquitto_pub against this broker (QoS 1 and MQTT 5 unless told otherwise). */
+  /** Runs mosquitto_pub against this broker (QoS 1 and MQTT 5 by default). */
   pub(topic: string, message: string | Uint8Array, options?: PubOptions): Promise<CliResult>;
   /** Runs mosquitto_sub and resolves with the payloads received, as UTF-8 text. */
   sub(topic: string | string[], options: SubOptions): Promise<string[]>;
@@ -196,7 +196,7 @@ async function waitForExit(child: Subprocess, timeoutMs: number): Promise<boolea
  */
 export async function startMosquitto(options: StartMosquittoOptions = {}): Promise<MosquittoHandle> {
   const binary = mosquittoBinary();
-  if (!binary) throw new Error("mosquitto is not installed");
+  if (!binary) throw new Error("mosquitto not found: install the Debian packages mosquitto and mosquitto-clients");
   const dir = await makeTempDir("ven-mosquitto-");
   const logPath = join(dir, "mosquitto.log");
   const consolePath = join(dir, "mosquitto.out");
@@ -213,6 +213,7 @@ export async function startMosquitto(options: StartMosquittoOptions = {}): Promi
 
   const launch = async (port: number): Promise<void> => {
     await writeFile(configPath, buildConfig(port, logPath, options));
+    const logOffset = (await readIfPresent(logPath)).length;
     const out = openSync(consolePath, "a");
     let started: Subprocess;
     try {
@@ -232,7 +233,9 @@ export async function startMosquitto(options: StartMosquittoOptions = {}): Promi
           await readLog(),
         );
       }
-      if (await portAcceptsConnections(port, 250)) return;
+      // The log line rules out another process that holds the same port.
+      const running = (await readIfPresent(logPath)).slice(logOffset).includes(" running");
+      if (running && (await portAcceptsConnections(port, 250))) return;
       await Bun.sleep(POLL_MS);
     }
     started.kill("SIGKILL");

@@ -35,7 +35,7 @@ export type PkiItem = (typeof PKI_ITEMS)[number];
  *   the first was valid from 3 days ago until 2 days ago, the second becomes valid in 1 day.
  * - `foreignCaCert` is an unrelated CA; `foreignClientCert`/`foreignClientKey` were signed by it.
  * - `otherKey` matches no certificate.
- * - `dir` holds all files; `cleanup()` deletes it. Test files that share the cached PKI may skip
+ * - `dir` contains all files, and `cleanup()` deletes it. Test files that share the cached PKI may skip
  *   `cleanup()`: a directory left behind is removed at process exit or by a later run.
  */
 export interface TestPki {
@@ -45,8 +45,8 @@ export interface TestPki {
   cleanup(): Promise<void>;
 }
 
-// Sections used by `openssl req -extensions` and `openssl ca -extensions`; the CA database lets
-// `openssl ca` set explicit validity dates, which `x509 -req` cannot do in OpenSSL 3.0.
+// Extension sections for `openssl req` and `openssl ca`. The CA database is there because only
+// `openssl ca` can set explicit validity dates in OpenSSL 3.0 (`x509 -not_before` came in 3.4).
 const OPENSSL_CONFIG = `
 [req]
 distinguished_name = req_dn

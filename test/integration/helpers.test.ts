@@ -20,7 +20,7 @@ afterAll(async () => {
   await Promise.all([...openClients].map((client) => client.endAsync(true)));
 });
 
-/** Connects with MQTT 3.1.1 and no reconnects; rejects on the first error or close. */
+/** Connects with MQTT 3.1.1 and no reconnects, rejecting on the first error or close. */
 function connect(url: string, options: IClientOptions = {}): Promise<MqttClient> {
   const client = mqtt.connect(url, {
     protocolVersion: 4,
@@ -45,7 +45,7 @@ function tlsOptions(cert: string | undefined, key: string | undefined, ca = pki.
 }
 
 describe("test PKI", () => {
-  test("holds every item as a file and as PEM text", async () => {
+  test("stores every item as file and PEM", async () => {
     for (const [item, path] of Object.entries(pki.files)) {
       expect(path.startsWith(pki.dir)).toBe(true);
       expect(await Bun.file(path).text()).toBe(pki.pem[item as keyof typeof pki.pem]);
@@ -58,7 +58,7 @@ describe("test PKI", () => {
     expect(await makeTestPki()).toBe(pki);
   });
 
-  test("client certificate carries the expected name and dates", () => {
+  test("certificates have expected names and dates", () => {
     const client = new X509Certificate(pki.pem.clientCert);
     expect(client.subject).toContain(`CN=${TEST_CLIENT_CN}`);
     expect(client.checkIssued(new X509Certificate(pki.pem.caCert))).toBe(true);
@@ -140,16 +140,16 @@ describe("aedes over TLS", () => {
     await client.endAsync();
   });
 
-  test("refuses a client without a certificate", async () => {
+  test("rejects a client without a certificate", async () => {
     await expect(connect(aedes.url, tlsOptions(undefined, undefined))).rejects.toThrow();
   });
 
-  test("refuses expired and foreign client certificates", async () => {
+  test("rejects expired and foreign client certificates", async () => {
     await expect(connect(aedes.url, tlsOptions(pki.pem.expiredClientCert, pki.pem.clientKey))).rejects.toThrow();
     await expect(connect(aedes.url, tlsOptions(pki.pem.foreignClientCert, pki.pem.foreignClientKey))).rejects.toThrow();
   });
 
-  test("the client refuses a server it cannot verify", async () => {
+  test("client rejects an unverifiable server", async () => {
     await expect(
       connect(aedes.url, tlsOptions(pki.pem.clientCert, pki.pem.clientKey, pki.pem.foreignCaCert)),
     ).rejects.toThrow();
@@ -171,13 +171,13 @@ describe("mosquitto", () => {
     expect(tlsBroker.url).toBe(`mqtts://127.0.0.1:${tlsBroker.port}`);
     const accepted = await tlsBroker.pub("ven/test/mosquitto", "ok");
     expect(accepted.exitCode).toBe(0);
-  });
+  }, 10_000);
 
-  test.skipIf(skipMosquitto)("with require_certificate refuses a connection without one", async () => {
+  test.skipIf(skipMosquitto)("with require_certificate rejects a connection without one", async () => {
     const refused = await tlsBroker.pub("ven/test/mosquitto", "no-cert", { cert: false, timeoutMs: 5000 });
     expect(refused.exitCode).not.toBe(0);
     expect(await tlsBroker.readLog()).toContain("peer did not return a certificate");
-  });
+  }, 10_000);
 
   test.skipIf(skipMosquitto)("delivers to mosquitto_sub and to MQTT.js over TLS", async () => {
     const subscription = tlsBroker.subscribe("ven/test/roundtrip", { count: 2, timeoutS: 5 });
@@ -189,7 +189,7 @@ describe("mosquitto", () => {
     expect(received.map((message) => message.text)).toEqual(["line one\nline two", "from cli"]);
     expect(received[0]?.topic).toBe("ven/test/roundtrip");
     await client.endAsync();
-  });
+  }, 10_000);
 
   test.skipIf(skipMosquitto)("retained messages are readable and gone after a restart", async () => {
     expect((await plainBroker.pub("ven/test/state", "on", { retain: true })).exitCode).toBe(0);
@@ -198,7 +198,7 @@ describe("mosquitto", () => {
     await plainBroker.restart();
     expect(plainBroker.port).toBe(port);
     expect(await plainBroker.sub("ven/test/#", { count: 1, timeoutS: 1, retainedOnly: true })).toEqual([]);
-  });
+  }, 10_000);
 
   test.skipIf(skipMosquitto)("a frozen broker answers nothing until thawed", async () => {
     plainBroker.freeze();
@@ -206,5 +206,5 @@ describe("mosquitto", () => {
     expect(stalled.exitCode).not.toBe(0);
     plainBroker.thaw();
     expect((await plainBroker.pub("ven/test/frozen", "x")).exitCode).toBe(0);
-  });
+  }, 10_000);
 });
