@@ -29,7 +29,7 @@ typecheck: deps
 
 $(DIST)/ven: deps $(shell find src -name '*.ts') package.json
 	@mkdir -p $(DIST)
-	"$(BUN)" build --compile --minify --sourcemap $(ENTRY) --outfile $(DIST)/ven
+	"$(BUN)" build --compile --minify $(ENTRY) --outfile $(DIST)/ven
 
 build: $(DIST)/ven
 

@@ -1,5 +1,6 @@
 import { createConsola, LogLevels, type ConsolaInstance, type ConsolaReporter, type LogObject } from "consola/core";
 import { formatWithOptions } from "node:util";
+import { escapeControl } from "./text.ts";
 
 export type Logger = ConsolaInstance;
 export const LOG_LEVELS = ["silent", "error", "warn", "info", "debug", "trace"] as const;
@@ -41,7 +42,7 @@ export function silentLogger(): Logger {
 function messageOf(logObj: LogObject): string {
   const args = logObj.args.map((arg: unknown) => (arg instanceof Error ? arg.message : arg));
   const text = formatWithOptions({ breakLength: Number.POSITIVE_INFINITY, colors: false }, ...args);
-  return text.replace(/\n/g, "\\n");
+  return escapeControl(text);
 }
 
 function levelName(logObj: LogObject): string {

@@ -24,3 +24,8 @@ export function suggest(input: string, candidates: readonly string[]): string | 
   }
   return best?.candidate;
 }
+
+/** Replaces control characters with escapes, so payload text cannot drive a terminal. */
+export function escapeControl(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}

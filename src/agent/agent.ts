@@ -80,7 +80,12 @@ export class VenAgent {
       ...(options.random ? { random: options.random } : {}),
       ...(options.stableAfterMs === undefined ? {} : { stableAfterMs: options.stableAfterMs }),
     });
-    this.loop = new IntervalLoop(clock, config.intervalS * 1000, () => this.publishTelemetry());
+    this.loop = new IntervalLoop(
+      clock,
+      config.intervalS * 1000,
+      () => this.publishTelemetry(),
+      (error) => this.log.error(`Telemetry tick failed: ${describeError(error)}`),
+    );
   }
 
   start(): void {

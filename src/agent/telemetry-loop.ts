@@ -14,6 +14,7 @@ export class IntervalLoop {
     private readonly clock: Clock,
     private intervalMs: number,
     private readonly tick: () => void,
+    private readonly onError: (error: unknown) => void = () => undefined,
   ) {}
 
   /** Starts with a tick right away, then one every interval. */
@@ -30,7 +31,7 @@ export class IntervalLoop {
     this.timer = undefined;
   }
 
-  /** Applies a new interval from the next tick on. */
+  /** Applies a new interval: the pending tick is dropped and the next one comes one new interval from now. */
   setIntervalMs(intervalMs: number): void {
     this.intervalMs = intervalMs;
     if (!this.running) return;
@@ -43,6 +44,8 @@ export class IntervalLoop {
     if (!this.running) return;
     try {
       this.tick();
+    } catch (error) {
+      this.onError(error);
     } finally {
       const now = this.clock.now();
       this.nextAt += this.intervalMs;

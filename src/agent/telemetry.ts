@@ -24,7 +24,9 @@ export function round2(value: number): number {
 export function buildTelemetry(snapshot: SiteSnapshot, context: TelemetryContext, log: Logger): Telemetry {
   const loads: LoadEntry[] = snapshot.circuits.map((reading) => {
     let power = reading.powerKw;
-    if (!Number.isFinite(power) || power < 0) {
+    // Only a battery or PV circuit may read negative (discharging or producing).
+    const mayExport = reading.spec.type === "battery" || reading.spec.type === "pv";
+    if (!Number.isFinite(power) || (power < 0 && !mayExport)) {
       log.warn(`Circuit ${reading.spec.id} read ${String(power)} kW, which is not a valid draw; reporting 0 kW for this sample`);
       power = 0;
     }
@@ -35,7 +37,7 @@ export function buildTelemetry(snapshot: SiteSnapshot, context: TelemetryContext
       type: reading.spec.type,
       capacityKw: round2(capacityKw(reading.spec)),
       currentPowerKw,
-      shedCapabilityKw: reading.spec.critical ? 0 : round2(currentPowerKw * shedShare(reading.spec.id)),
+      shedCapabilityKw: reading.spec.critical ? 0 : round2(Math.max(0, currentPowerKw) * shedShare(reading.spec.id)),
       enabled: reading.enabled,
       critical: reading.spec.critical,
       priority: reading.spec.priority,

@@ -59,7 +59,9 @@ export function parseBroker(text: string): BrokerTarget | { problem: string } {
   if (!host) return { problem: "the host name is missing" };
 
   const protocol = scheme;
-  const port = url.port ? Number(url.port) : protocol === "mqtts" ? DEFAULT_TLS_PORT : DEFAULT_PLAIN_PORT;
+  let port = protocol === "mqtts" ? DEFAULT_TLS_PORT : DEFAULT_PLAIN_PORT;
+  if (url.port) port = Number(url.port);
+  if (port < 1 || port > 65535) return { problem: `port ${port} is outside 1 to 65535` };
   const hostForUrl = host.includes(":") ? `[${host}]` : host;
   return {
     url: `${protocol}://${hostForUrl}:${port}`,

@@ -313,12 +313,12 @@ function checkTlsSettings(
 ): void {
   if (tls.cert !== undefined && tls.key === undefined) {
     throw new ConfigError(
-      `A client certificate is set (--cert, from ${describeOrigin(originOf("cert"))}) but no private key. Fix: pass --key FILE or set VEN_KEY.`,
+      `A client certificate ${tls.cert} is set (--cert, from ${describeOrigin(originOf("cert"))}) but no private key. Fix: pass --key FILE or set VEN_KEY.`,
     );
   }
   if (tls.key !== undefined && tls.cert === undefined) {
     throw new ConfigError(
-      `A private key is set (--key, from ${describeOrigin(originOf("key"))}) but no client certificate. Fix: pass --cert FILE or set VEN_CERT.`,
+      `A private key ${tls.key} is set (--key, from ${describeOrigin(originOf("key"))}) but no client certificate. Fix: pass --cert FILE or set VEN_CERT.`,
     );
   }
   if (tls.cert === undefined && values.username === undefined) {

@@ -67,6 +67,7 @@ export async function listen(options: ListenOptions): Promise<ExitCodeValue> {
       mqttVersion: config.mqttVersion,
       reconnect: config.reconnect,
       subscriptions,
+      firstFailure: "stop",
       clock,
       log: log.withTag("mqtt"),
       onMessage: (topic, payload, packet) => {

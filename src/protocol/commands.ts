@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { EchoedIdSchema, type EchoedId } from "./acks.ts";
+import { escapeControl } from "../text.ts";
 import { formatIssues } from "./schema-helpers.ts";
 
 /**
@@ -10,7 +11,16 @@ export const CommandEnvelopeSchema = v.looseObject({
   op: v.pipe(v.string("op must be a string"), v.minLength(1, "op must not be empty")),
   correlationId: v.optional(EchoedIdSchema),
   venId: v.optional(v.string("venId must be a string")),
-  data: v.optional(v.looseObject({}, "data must be an object")),
+  // valibot's looseObject also accepts arrays, so they are excluded before it.
+  data: v.optional(
+    v.pipe(
+      v.custom<Record<string, unknown>>(
+        (value) => value !== null && typeof value === "object" && !Array.isArray(value),
+        "data must be an object",
+      ),
+      v.looseObject({}),
+    ),
+  ),
 });
 export type CommandEnvelope = v.InferOutput<typeof CommandEnvelopeSchema>;
 
@@ -48,7 +58,7 @@ export function decodeCommand(payload: Uint8Array): DecodedCommand {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    return invalid(`payload is not JSON (${(error as Error).message})`, scanForIds(text));
+    return invalid(`payload is not JSON (${escapeControl((error as Error).message)})`, scanForIds(text));
   }
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
     const kind = parsed === null ? "null" : Array.isArray(parsed) ? "an array" : `a ${typeof parsed}`;
@@ -90,24 +100,28 @@ function readIds(record: Record<string, unknown>): ReadableIds {
   };
 }
 
-/** Pulls ids out of text that is not valid JSON, so a broken command can still be answered. */
+/** Pulls ids out of text that is not valid JSON, so a rejection ack can still reach the sender. */
 function scanForIds(text: string): ReadableIds {
+  const op = scanValue(text, "op");
   return {
-    op: scanString(text, "op"),
-    correlationId: scanString(text, "correlationId"),
-    eventId: scanString(text, "event_id"),
+    op: typeof op === "string" ? op : undefined,
+    correlationId: scanValue(text, "correlationId"),
+    // The first `event_id` found may sit at the top level or inside `data`; both name the event.
+    eventId: scanValue(text, "event_id") ?? scanValue(text, "eventId"),
   };
 }
 
-function scanString(text: string, key: string): string | undefined {
-  const match = new RegExp(`"${key}"\\s*:\\s*("(?:[^"\\\\]|\\\\.)*")`).exec(text);
+/** Finds `"key": "string"` or `"key": number` in broken JSON text and returns the value as sent. */
+function scanValue(text: string, key: string): EchoedId | undefined {
+  const match = new RegExp(`"${key}"\\s*:\\s*("(?:[^"\\\\]|\\\\.)*"|-?\\d+(?:\\.\\d+)?(?:[eE][+-]?\\d+)?)`).exec(text);
   if (!match?.[1]) return undefined;
   try {
-    return JSON.parse(match[1]) as string;
+    return asId(JSON.parse(match[1]));
   } catch {
     return undefined;
   }
 }
+
 
 /**
  * The event id of a valid command: `event_id`, `data.event_id` or `eventId`; for event ops

@@ -47,7 +47,7 @@ export function telemetryTopics(topics: Topics): string[] {
 
 /**
  * Returns why a topic template cannot be published to, or undefined when it can. Wildcards are
- * for subscriptions only; an empty level or a leading `$` is reserved for the broker.
+ * for subscriptions only, and topics with a leading `$` are reserved for the broker.
  */
 export function topicTemplateProblem(template: string): string | undefined {
   if (template.length === 0) return "it is empty";

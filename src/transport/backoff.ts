@@ -18,7 +18,9 @@ export class Backoff {
 
   /** The delay before the next attempt; each call counts one more failed attempt. */
   next(): number {
-    const ceiling = Math.min(this.options.maxDelayMs, this.options.minDelayMs * 2 ** this.attempt);
+    // The range doubles with each attempt and starts at twice the minimum, so even the first
+    // retries of a fleet are spread out.
+    const ceiling = Math.min(this.options.maxDelayMs, this.options.minDelayMs * 2 ** (this.attempt + 1));
     if (this.attempt < 32) this.attempt++;
     const delay = this.options.minDelayMs + this.random() * (ceiling - this.options.minDelayMs);
     return Math.round(delay);

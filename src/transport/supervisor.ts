@@ -14,6 +14,11 @@ export interface SupervisorOptions extends ConnectionSettings {
   reconnect: { minDelayMs: number; maxDelayMs: number };
   /** A connection that stays up this long resets the backoff to its minimum. */
   stableAfterMs?: number;
+  /**
+   * What to do when the very first attempt fails: `retry` (the agent keeps trying) or `stop`
+   * (operator tools report the broker as unreachable instead).
+   */
+  firstFailure?: "retry" | "stop";
   /** Topic filters subscribed with QoS 1 on every connect. */
   subscriptions?: readonly string[];
   /** Built again before every connect, so its timestamp is fresh. */
@@ -272,8 +277,10 @@ export class ConnectionSupervisor {
     if (this.stateValue === "stopping" || this.stateValue === "stopped") return;
 
     const cause = attempt.cause ?? (wasConnected ? "connection closed by the broker" : "connection closed before CONNACK");
-    this.stateValue = "waiting";
+    const giveUp = this.connectCount === 0 && this.options.firstFailure === "stop" && !attempt.refusedVersion;
+    this.stateValue = giveUp ? "stopped" : "waiting";
     for (const listener of this.disconnectedListeners) listener({ cause, attempt: this.attemptCount, wasConnected });
+    if (giveUp) return;
 
     if (attempt.refusedVersion) {
       this.protocolVersion = 4;
