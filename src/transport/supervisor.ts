@@ -184,7 +184,7 @@ export class ConnectionSupervisor {
       client.on("error", () => undefined);
       if (client.connected) {
         const ended = new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
-        if (await raceTimeout(ended, 1000)) client.end(true);
+        if (await raceTimeout(ended, 500)) client.end(true);
       } else {
         client.end(true);
       }
