@@ -8,7 +8,7 @@ export type LogLevelName = (typeof LOG_LEVELS)[number];
 export const LOG_FORMATS = ["pretty", "json"] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
-/** Where log lines go: stderr in the program, a string buffer in tests. */
+/** Destination of log lines: stderr in the program, a string buffer in tests. */
 export interface LineSink {
   write(text: string): unknown;
 }
@@ -32,11 +32,6 @@ export function createLogger(options: LoggerOptions): Logger {
     throttle: 1000,
     throttleMin: 5,
   });
-}
-
-/** A logger that drops everything, for code paths that need one before configuration is read. */
-export function silentLogger(): Logger {
-  return createConsola({ level: LogLevels.silent, reporters: [] });
 }
 
 function messageOf(logObj: LogObject): string {

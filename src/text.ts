@@ -14,7 +14,7 @@ export function editDistance(a: string, b: string): number {
   return previous[b.length]!;
 }
 
-/** The closest candidate within a distance that still reads as a typo, or undefined. */
+/** Returns the closest candidate within a distance that still reads as a typo, or undefined. */
 export function suggest(input: string, candidates: readonly string[]): string | undefined {
   const limit = Math.max(2, Math.floor(input.length / 3));
   let best: { candidate: string; distance: number } | undefined;

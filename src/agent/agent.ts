@@ -34,7 +34,7 @@ export interface AgentOptions {
 
 /**
  * The VEN at work: keeps the connection, publishes telemetry every interval to every telemetry
- * topic, answers commands on the command topic with acks, and keeps the retained status current.
+ * topic, handles commands on the command topic and publishes their acks, and keeps the retained status current.
  */
 export class VenAgent {
   readonly topics: Topics;

@@ -3,18 +3,18 @@ import type { Logger } from "../logger.ts";
 import { ACK_ERROR_CODES, negativeAck, positiveAck, type Ack, type AckContext } from "../protocol/acks.ts";
 import { decodeCommand, eventIdOf, payloadExcerpt, type CommandEnvelope } from "../protocol/commands.ts";
 
-/** What an op handler returns: the ack to publish. */
+/** Handler of one op; it returns the ack to publish. */
 export type OpHandler = (command: CommandEnvelope, context: AckContext) => Ack | Promise<Ack>;
 
 export interface CommandProcessorOptions {
   venId: string;
   now: () => number;
   log: Logger;
-  /** Handlers by op. Ops missing here are answered `rejected` with `unsupported_op`. */
+  /** Handlers by op. Ops missing here get a `rejected` ack with `unsupported_op`. */
   handlers: Readonly<Record<string, OpHandler>>;
 }
 
-/** Answers `ping` with `pong: true`. */
+/** Acknowledges `ping` with `pong: true`. */
 export const pingHandler: OpHandler = (command, context) =>
   positiveAck(context, "success", { op: command.op, correlationId: command.correlationId ?? null, extra: { pong: true } });
 
@@ -31,7 +31,7 @@ export class CommandProcessor {
 
   constructor(private readonly options: CommandProcessorOptions) {}
 
-  /** Returns the ack to publish, or undefined when the payload gets no answer. */
+  /** Returns the ack to publish, or undefined when the payload gets no ack. */
   async handle(topic: string, payload: Buffer, retained: boolean): Promise<Ack | undefined> {
     const { log } = this.options;
     const context: AckContext = { venId: this.options.venId, timestamp: this.options.now() };
@@ -95,7 +95,7 @@ export class CommandProcessor {
     }
   }
 
-  /** A retained command is stale by definition: never executed, logged once per distinct payload. */
+  /** Logs a retained command once per distinct payload; it is stale by definition and never executed. */
   private noteRetained(topic: string, payload: Buffer): void {
     const digest = createHash("sha256").update(topic).update("\0").update(payload).digest("hex");
     if (this.seenRetained.has(digest)) return;

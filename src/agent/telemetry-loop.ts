@@ -2,8 +2,8 @@ import type { Clock, TimerHandle } from "../clock.ts";
 
 /**
  * Calls `tick` every interval on the given clock. Ticks are scheduled from the start time, not from
- * the previous tick, so the period does not drift; after a stall (a suspended process) missed
- * ticks are skipped, not fired in a burst.
+ * the previous tick, so the period does not drift. After a stall (a suspended process), missed
+ * ticks are skipped rather than fired in a burst.
  */
 export class IntervalLoop {
   private timer: TimerHandle | undefined;

@@ -3,7 +3,7 @@ import { resolveConfig, type ResolvedConfig } from "../config/resolve.ts";
 import { settingFlags, type FlagValues } from "./args.ts";
 import type { CliIo } from "./io.ts";
 
-/** What `main` hands every command through citty's `data`. */
+/** Data that `main` passes to every command through citty's `data`. */
 export interface CommandData {
   io: CliIo;
   /** The strictly parsed flags. */
@@ -29,7 +29,7 @@ export function loadConfiguration(data: CommandData): { resolved: ResolvedConfig
   return { resolved, log };
 }
 
-/** The data output format: the configured one, else pretty on a terminal and jsonl otherwise. */
+/** Returns the data output format: the configured one, else pretty on a terminal and jsonl otherwise. */
 export function outputFormat(resolved: ResolvedConfig, io: CliIo): "pretty" | "jsonl" {
   return resolved.config.output ?? (io.stdout.isTTY ? "pretty" : "jsonl");
 }

@@ -25,7 +25,7 @@ export interface CliIo {
 }
 
 /**
- * The real process: signals abort `stopSignal`, and a second SIGINT or SIGTERM exits at once.
+ * Connects commands to the real process: signals abort `stopSignal`, and a second SIGINT or SIGTERM exits at once.
  * SIGHUP is logged and ignored, because the configuration is read only at start.
  */
 export function processIo(): CliIo {

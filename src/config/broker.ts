@@ -1,4 +1,4 @@
-/** Where the VEN connects: parsed from `--broker`, or the embedded broker when none is set. */
+/** Broker address parsed from `--broker`, or the embedded broker when none is set. */
 export interface BrokerTarget {
   url: string;
   protocol: "mqtt" | "mqtts";

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 
 /**
- * A venId derived from the host name, cleaned to the characters AWS IoT Core allows in a thing
+ * Derives a venId from the host name, cleaned to the characters AWS IoT Core allows in a thing
  * name (A-Z a-z 0-9 : _ -). It never depends on the clock, so it stays the same across restarts.
  */
 export function venIdFromHostname(hostname: string): string {

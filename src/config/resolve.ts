@@ -41,7 +41,7 @@ export interface VenConfig {
   logFormat: LogFormat;
 }
 
-/** Where a setting's value came from, for `ven config` and error messages. */
+/** Source of a setting's value, shown by `ven config` and in error messages. */
 export type Origin =
   | { kind: "flag"; name: string }
   | { kind: "env"; name: string }

@@ -19,7 +19,7 @@ export function parseJsonPayload(payload: Buffer): { value: unknown } | undefine
 }
 
 /**
- * One JSON object per message: `receivedAt`, `topic`, and the parsed `payload`, or for a payload
+ * Formats a message as one JSON object: `receivedAt`, `topic`, and the parsed `payload`, or for a payload
  * that is not JSON, `notJson: true` with a short `raw` excerpt and its size in `bytes`.
  */
 export function formatJsonLine(message: ReceivedMessage): string {
@@ -43,7 +43,7 @@ function number(value: unknown, digits = 2): string {
   return typeof value === "number" ? value.toFixed(digits) : "?";
 }
 
-/** A short human-readable line per message, for a terminal. */
+/** Formats a message as a short human-readable line for a terminal. */
 export function formatPrettyLine(message: ReceivedMessage): string {
   const time = new Date(message.receivedAtMs).toISOString().slice(11, 23);
   const retained = message.retained ? " (retained)" : "";

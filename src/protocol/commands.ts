@@ -31,7 +31,7 @@ export type DecodedCommand =
   | { kind: "command"; command: CommandEnvelope }
   | {
       kind: "invalid";
-      /** What is wrong, with the field path where there is one. */
+      /** Description of the problem, with the field path where there is one. */
       problem: string;
       op: string | null;
       correlationId: EchoedId | null;
@@ -124,7 +124,7 @@ function scanValue(text: string, key: string): EchoedId | undefined {
 
 
 /**
- * The event id of a valid command: `event_id`, `data.event_id` or `eventId`; for event ops
+ * Returns the event id of a valid command: `event_id`, `data.event_id` or `eventId`; for event ops
  * without one, the correlationId serves as the id.
  */
 export function eventIdOf(command: CommandEnvelope): EchoedId | undefined {
@@ -133,7 +133,7 @@ export function eventIdOf(command: CommandEnvelope): EchoedId | undefined {
   return EVENT_OPS.has(command.op) ? command.correlationId : undefined;
 }
 
-/** A short, escaped excerpt of a payload for logs: never the whole of a large payload. */
+/** Returns a short, escaped excerpt of a payload for logs, never the whole of a large payload. */
 export function payloadExcerpt(payload: Uint8Array, maxChars = 120): string {
   const text = new TextDecoder("utf-8").decode(payload.subarray(0, maxChars * 4));
   const cut = text.length > maxChars ? `${text.slice(0, maxChars)}…` : text;

@@ -13,7 +13,7 @@ export function createPrng(seed: number): () => number {
   };
 }
 
-/** A stable 32-bit seed from a string (FNV-1a), used to give each venId its own default seed. */
+/** Hashes a string to a stable 32-bit seed (FNV-1a), so each venId gets its own default seed. */
 export function seedFromString(text: string): number {
   let hash = 0x811c9dc5;
   for (const byte of new TextEncoder().encode(text)) {

@@ -16,7 +16,7 @@ export class Backoff {
     this.random = options.random ?? Math.random;
   }
 
-  /** The delay before the next attempt; each call counts one more failed attempt. */
+  /** Returns the delay before the next attempt and counts one more failed attempt. */
   next(): number {
     // The range doubles with each attempt and starts at twice the minimum, so even the first
     // retries of a fleet are spread out.

@@ -2,7 +2,7 @@ import type { IClientOptions } from "mqtt";
 import type { BrokerTarget } from "../config/broker.ts";
 import type { TlsMaterial } from "../config/tls-files.ts";
 
-/** What a connection needs, shared by `run`, `listen` and the later operator commands. */
+/** Connection settings shared by `run`, `listen` and the other operator commands. */
 export interface ConnectionSettings {
   broker: BrokerTarget;
   clientId: string;

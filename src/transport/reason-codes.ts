@@ -1,5 +1,5 @@
 /**
- * Names of MQTT reason codes, so logs say what a broker meant. MQTT 3.1.1 CONNACK return codes
+ * Names of MQTT reason codes, so that logs show what a broker meant. MQTT 3.1.1 CONNACK return codes
  * (section 3.2.2.3) and MQTT 5 reason codes (section 2.4).
  */
 const CONNACK_V311: Record<number, string> = {
@@ -51,20 +51,20 @@ const REASON_V5: Record<number, string> = {
   0xa2: "wildcard subscriptions not supported",
 };
 
-/** A code with its name, e.g. `0x87 not authorized`. */
+/** Formats a code with its name, e.g. `0x87 not authorized`. */
 export function describeReasonCode(code: number, protocolVersion: 4 | 5, packet: "connack" | "other" = "other"): string {
   const hex = `0x${code.toString(16).padStart(2, "0")}`;
   const name = protocolVersion === 4 && packet === "connack" ? CONNACK_V311[code] : REASON_V5[code];
   return name ? `${hex} ${name}` : hex;
 }
 
-/** A SUBACK or PUBACK code of 0x80 or above means the broker refused (MQTT 5 section 2.4). */
+/** Tells whether a SUBACK or PUBACK code means the broker rejected the request: 0x80 or above (MQTT 5 section 2.4). */
 export function isFailureCode(code: number): boolean {
   return code >= 0x80;
 }
 
 /** True when a CONNACK refusal means the broker does not speak the requested MQTT version. */
 export function isUnsupportedVersion(code: number, protocolVersion: 4 | 5): boolean {
-  // A 3.1.1-only broker answers an MQTT 5 CONNECT with the 3.1.1 return code 1.
+  // A 3.1.1-only broker responds to an MQTT 5 CONNECT with the 3.1.1 return code 1.
   return protocolVersion === 5 ? code === 0x84 || code === 1 : code === 1;
 }

@@ -121,7 +121,7 @@ export class ConnectionSupervisor {
 
   /**
    * Publishes with QoS 1 and resolves on PUBACK. Rejects at once while disconnected, when the
-   * broker answers with a failure code, and when the connection closes before the PUBACK.
+   * broker returns a failure code, and when the connection closes before the PUBACK.
    */
   publish(topic: string, payload: string | Buffer, options: PublishOptions = {}): Promise<void> {
     const client = this.client;

@@ -6,7 +6,7 @@ import { ExitCode } from "../../errors.ts";
 import { settingArgs } from "../args.ts";
 import { loadConfiguration, outputFormat, type CommandData } from "../context.ts";
 
-/** The value of one setting as `ven config` shows it, secrets redacted. */
+/** Returns one setting's value as `ven config` prints it, with secrets redacted. */
 function displayValue(config: VenConfig, key: SettingKey): string | number | boolean | null {
   switch (key) {
     case "broker":
