@@ -33,7 +33,7 @@ $(DIST)/ven: deps $(shell find src -name '*.ts') package.json
 
 build: $(DIST)/ven
 
-# Runs the agent on the embedded broker (127.0.0.1:1883) with a local state directory.
+# Runs the agent on the embedded broker (127.0.0.1:1883); state goes to ~/.local/state/ven/<venId>.
 run: deps
 	"$(BUN)" $(ENTRY) run
 

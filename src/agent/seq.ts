@@ -1,3 +1,4 @@
+import { ConfigError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { readTextIfExists, stateFile, writeFileAtomic } from "./state-dir.ts";
 
@@ -18,7 +19,14 @@ export class SeqCounter {
    */
   constructor(stateDir: string, log: Logger, fallbackStart: number) {
     this.path = stateFile(stateDir, SEQ_FILE);
-    const text = readTextIfExists(this.path);
+    let text: string | undefined;
+    try {
+      text = readTextIfExists(this.path);
+    } catch (error) {
+      throw new ConfigError(
+        `Sequence file ${this.path} could not be read: ${(error as Error).message}. Fix: make the state directory readable and writable by this user, or pass --state-dir DIR (VEN_STATE_DIR).`,
+      );
+    }
     if (text === undefined) {
       this.last = 0;
     } else if (/^\d+\s*$/.test(text) && Number.isSafeInteger(Number(text))) {

@@ -141,7 +141,7 @@ export function resolveConfig(sources: ConfigSources): ResolvedConfig {
       tls[key] = fallback;
       origins[key] = { kind: "default", note: `${DEFAULT_CERT_FILES[key]} exists` };
     } else {
-      origins[key] = { kind: "default", note: key === "ca" ? "system trust store" : "none" };
+      origins[key] = { kind: "default", note: key === "ca" ? "built-in root certificates" : "none" };
     }
   }
   if (broker.protocol === "mqtts") checkTlsSettings(tls, values, originOf, broker);

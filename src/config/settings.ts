@@ -120,7 +120,7 @@ export const SETTINGS: readonly SettingDef[] = [
     flag: "ca",
     env: ["VEN_CA", "CA_CERT"],
     kind: "string",
-    description: "CA certificate file, PEM (default: certs/ca.pem if it exists, else the system trust store)",
+    description: "CA certificate file, PEM (default: certs/ca.pem if it exists, else the runtime's built-in root certificates)",
     expected: "a path to a PEM file",
     example: "certs/ca.pem",
     schema: nonEmptyString,

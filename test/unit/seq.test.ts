@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SEQ_FILE, SeqCounter } from "../../src/agent/seq.ts";
+import { ConfigError } from "../../src/errors.ts";
 import { createLogger } from "../../src/logger.ts";
 import { makeTempDir, removeTempDir } from "../helpers/tempdirs.ts";
 
@@ -101,5 +102,12 @@ describe("SeqCounter", () => {
     writeFileSync(seqPath(), "garbage");
     counter().next();
     expect(readFileSync(seqPath(), "utf8")).toBe(`${FALLBACK + 1}\n`);
+  });
+
+  test("unreadable file is a configuration error", () => {
+    // A directory where the file should be cannot be read, even by root.
+    mkdirSync(seqPath());
+    expect(() => counter()).toThrow(ConfigError);
+    expect(() => counter()).toThrow(`Sequence file ${seqPath()} could not be read`);
   });
 });
