@@ -10,10 +10,11 @@ import { formatIssues } from "../protocol/schema-helpers.ts";
 import { TelemetrySchema } from "../protocol/telemetry.ts";
 import { expandTopics, telemetryTopics, type Topics } from "../protocol/topics.ts";
 import { SiteModel } from "../simulator/site.ts";
-import { ConnectionSupervisor, NotConnectedError } from "../transport/supervisor.ts";
+import { ConnectionSupervisor } from "../transport/supervisor.ts";
 import type { Will } from "../transport/client-options.ts";
 import { VERSION } from "../version.ts";
 import { CommandProcessor, pingHandler, type OpHandler } from "./commands.ts";
+import { DirectPublisher, type MessagePublisher } from "./publisher.ts";
 import { SeqCounter } from "./seq.ts";
 import { buildTelemetry } from "./telemetry.ts";
 import { IntervalLoop } from "./telemetry-loop.ts";
@@ -44,6 +45,7 @@ export class VenAgent {
   private readonly commands: CommandProcessor;
   private readonly loop: IntervalLoop;
   private readonly log: Logger;
+  private readonly publisher: MessagePublisher;
   private unsentTelemetry = 0;
 
   constructor(private readonly options: AgentOptions) {
@@ -80,6 +82,7 @@ export class VenAgent {
       ...(options.random ? { random: options.random } : {}),
       ...(options.stableAfterMs === undefined ? {} : { stableAfterMs: options.stableAfterMs }),
     });
+    this.publisher = new DirectPublisher(this.supervisor, options.log.withTag("publish"));
     this.loop = new IntervalLoop(
       clock,
       config.intervalS * 1000,
@@ -156,11 +159,10 @@ export class VenAgent {
       this.log.warn(`${this.unsentTelemetry} telemetry sample(s) were made while disconnected and not sent`);
       this.unsentTelemetry = 0;
     }
+    const description = `Telemetry seq ${seq}`;
     for (const topic of telemetryTopics(this.topics)) {
-      this.supervisor.publish(topic, payload).then(
-        () => this.log.debug(`Telemetry seq ${seq} acknowledged on ${topic}`),
-        (error) => this.log.warn(`Telemetry to ${topic} not acknowledged: ${describeError(error)}`),
-      );
+      if (topic === this.topics.metering) void this.publisher.durable(topic, payload, description);
+      else void this.publisher.live(topic, payload, description);
     }
   }
 
@@ -174,12 +176,7 @@ export class VenAgent {
     }
     if (!ack) return;
     const correlation = JSON.stringify(ack.correlationId);
-    try {
-      await this.supervisor.publish(this.topics.ack, JSON.stringify(ack));
-      this.log.info(`Ack sent: ${ack.op} ${ack.status} (correlationId ${correlation})`);
-    } catch (error) {
-      const reason = error instanceof NotConnectedError ? "not connected" : describeError(error);
-      this.log.warn(`Ack for ${ack.op} (correlationId ${correlation}) not delivered: ${reason}`);
-    }
+    this.log.info(`Ack sent: ${ack.op} ${ack.status} (correlationId ${correlation})`);
+    await this.publisher.durable(this.topics.ack, JSON.stringify(ack), `Ack for ${ack.op} (correlationId ${correlation})`);
   }
 }

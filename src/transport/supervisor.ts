@@ -65,7 +65,7 @@ type Listener<T> = (value: T) => void;
  * automatic reconnect off, so no state leaks from one connection into the next.
  */
 export class ConnectionSupervisor {
-  private readonly options: SupervisorOptions;
+  private options: SupervisorOptions;
   private readonly log: Logger;
   private readonly backoff: Backoff;
   private client: MqttClient | undefined;
@@ -116,6 +116,33 @@ export class ConnectionSupervisor {
 
   start(): void {
     if (this.stateValue !== "idle") return;
+    this.connectOnce();
+  }
+
+  /** Uses new TLS files from the next connection on, e.g. after certificate rotation. */
+  setTlsMaterial(tls: ConnectionSettings["tls"]): void {
+    this.options.tls = tls;
+  }
+
+  /**
+   * Closes the present connection and connects again at once, e.g. to apply new certificate
+   * files. Does nothing while stopping or stopped.
+   */
+  reconnectNow(reason: string): void {
+    if (this.stateValue === "stopping" || this.stateValue === "stopped" || this.stateValue === "idle") return;
+    this.log.info(`Reconnecting: ${reason}`);
+    if (this.reconnectTimer) this.options.clock.clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    const client = this.client;
+    if (!client) {
+      this.connectOnce();
+      return;
+    }
+    this.client = undefined;
+    client.removeAllListeners();
+    client.on("error", () => undefined);
+    client.end(false, {}, () => undefined);
+    this.failPending("connection replaced before the broker acknowledged");
     this.connectOnce();
   }
 
