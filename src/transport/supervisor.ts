@@ -4,6 +4,7 @@ import type { MqttVersionSetting } from "../config/resolve.ts";
 import { describeError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { Backoff } from "./backoff.ts";
+import { DisconnectDiagnosis, DisconnectLog, type Diagnosis } from "./diagnosis.ts";
 import { buildClientOptions, type ConnectionSettings, type Will } from "./client-options.ts";
 import { describeReasonCode, isFailureCode, isUnsupportedVersion } from "./reason-codes.ts";
 
@@ -76,6 +77,13 @@ export class ConnectionSupervisor {
   private connectCount = 0;
   private attemptCount = 0;
   private subscriptionFailures = new Map<string, number>();
+  private readonly diagnosis: DisconnectDiagnosis;
+  private readonly disconnectLog: DisconnectLog;
+  private readonly reportedDiagnoses = new Set<string>();
+  private stableTimer: TimerHandle | undefined;
+  private quietAttempts = false;
+  private lastCause: string | undefined;
+  private readonly diagnosisListeners = new Set<Listener<Diagnosis>>();
   private readonly connectedListeners = new Set<Listener<ConnectedInfo>>();
   private readonly disconnectedListeners = new Set<Listener<{ cause: string; attempt: number; wasConnected: boolean }>>();
 
@@ -85,6 +93,19 @@ export class ConnectionSupervisor {
     this.protocolVersion = options.mqttVersion === "3.1.1" ? 4 : 5;
     const backoffOptions = { minDelayMs: options.reconnect.minDelayMs, maxDelayMs: options.reconnect.maxDelayMs };
     this.backoff = new Backoff(options.random ? { ...backoffOptions, random: options.random } : backoffOptions);
+    this.diagnosis = new DisconnectDiagnosis(options.clientId);
+    this.disconnectLog = new DisconnectLog(options.log);
+  }
+
+  /** The cause of the last disconnect or failed attempt, if any. */
+  get lastDisconnectCause(): string | undefined {
+    return this.lastCause;
+  }
+
+  /** Reports a probable session takeover or policy denial, once per run of disconnects. */
+  onDiagnosis(listener: Listener<Diagnosis>): () => void {
+    this.diagnosisListeners.add(listener);
+    return () => this.diagnosisListeners.delete(listener);
   }
 
   get state(): SupervisorState {
@@ -154,6 +175,7 @@ export class ConnectionSupervisor {
     const client = this.client;
     if (!client || this.stateValue !== "connected") return Promise.reject(new NotConnectedError(topic));
 
+    this.diagnosis.noteRequest("publish", topic, this.options.clock.now());
     let entry: PendingPublish;
     const settled = new Promise<void>((resolve, reject) => {
       entry = { topic, reject, settled: Promise.resolve() };
@@ -184,6 +206,8 @@ export class ConnectionSupervisor {
     this.stateValue = "stopping";
     if (this.reconnectTimer) this.options.clock.clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
+    if (this.stableTimer) this.options.clock.clearTimeout(this.stableTimer);
+    this.stableTimer = undefined;
 
     const client = this.client;
     if (client && wasConnected && options.final) {
@@ -229,7 +253,9 @@ export class ConnectionSupervisor {
     this.subscriptionFailures = new Map();
     const { broker, clientId } = this.options;
     const version = this.protocolVersion;
-    this.log.info(`Connecting to ${broker.url} as ${clientId} (MQTT ${version === 5 ? "5" : "3.1.1"})`);
+    const connecting = `Connecting to ${broker.url} as ${clientId} (MQTT ${version === 5 ? "5" : "3.1.1"})`;
+    if (this.quietAttempts) this.log.debug(connecting);
+    else this.log.info(connecting);
     if (this.options.insecure && broker.protocol === "mqtts") {
       this.log.warn("Certificate verification of the broker is off (--insecure); use this only for testing");
     }
@@ -239,6 +265,7 @@ export class ConnectionSupervisor {
     let cause: string | undefined;
     let refusedVersion = false;
     let connectedAt: number | undefined;
+    let reasonCode: number | undefined;
 
     client.on("connect", (connack) => {
       connectedAt = this.options.clock.now();
@@ -255,6 +282,7 @@ export class ConnectionSupervisor {
     });
     client.on("disconnect", (packet) => {
       const code = packet.reasonCode ?? 0;
+      reasonCode = code;
       cause = `broker sent DISCONNECT ${describeReasonCode(code, 5)}`;
     });
     client.on("message", (topic, payload, packet) => {
@@ -264,13 +292,17 @@ export class ConnectionSupervisor {
         this.log.error(`Message handler failed for ${topic}: ${describeError(error)}`);
       }
     });
-    client.on("close", () => this.onClose(client, { cause, refusedVersion, connectedAt }));
+    client.on("close", () => this.onClose(client, { cause, refusedVersion, connectedAt, reasonCode }));
   }
 
   private async onConnect(client: MqttClient, info: ConnectedInfo): Promise<void> {
     const versionName = info.protocolVersion === 5 ? "5" : "3.1.1";
-    this.log.info(`Connected to ${this.options.broker.url} (MQTT ${versionName})`);
+    const connected = `Connected to ${this.options.broker.url} (MQTT ${versionName})`;
+    if (this.quietAttempts) this.log.debug(connected);
+    else this.log.info(connected);
+    this.scheduleStable(client);
     for (const topic of this.options.subscriptions ?? []) {
+      this.diagnosis.noteRequest("subscribe", topic, this.options.clock.now());
       const code = await subscribe(client, topic);
       if (client !== this.client) return;
       if (code === undefined) return;
@@ -279,6 +311,8 @@ export class ConnectionSupervisor {
         this.log.error(
           `Broker refused the subscription to ${topic}: ${describeReasonCode(code, 5)}. Commands on that topic will not arrive; check the broker's policy or ACL for this client ID.`,
         );
+      } else if (this.quietAttempts) {
+        this.log.debug(`Subscribed to ${topic} (QoS ${code})`);
       } else {
         this.log.info(`Subscribed to ${topic} (QoS ${code})`);
       }
@@ -293,8 +327,13 @@ export class ConnectionSupervisor {
     for (const listener of this.connectedListeners) listener(info);
   }
 
-  private onClose(client: MqttClient, attempt: { cause: string | undefined; refusedVersion: boolean; connectedAt: number | undefined }): void {
+  private onClose(
+    client: MqttClient,
+    attempt: { cause: string | undefined; refusedVersion: boolean; connectedAt: number | undefined; reasonCode: number | undefined },
+  ): void {
     if (client !== this.client) return;
+    if (this.stableTimer) this.options.clock.clearTimeout(this.stableTimer);
+    this.stableTimer = undefined;
     client.removeAllListeners();
     client.on("error", () => undefined);
     client.end(true);
@@ -304,6 +343,7 @@ export class ConnectionSupervisor {
     if (this.stateValue === "stopping" || this.stateValue === "stopped") return;
 
     const cause = attempt.cause ?? (wasConnected ? "connection closed by the broker" : "connection closed before CONNACK");
+    this.lastCause = cause;
     const giveUp = this.connectCount === 0 && this.options.firstFailure === "stop" && !attempt.refusedVersion;
     this.stateValue = giveUp ? "stopped" : "waiting";
     for (const listener of this.disconnectedListeners) listener({ cause, attempt: this.attemptCount, wasConnected });
@@ -316,11 +356,34 @@ export class ConnectionSupervisor {
       return;
     }
 
-    const stableAfterMs = this.options.stableAfterMs ?? 30_000;
-    if (attempt.connectedAt !== undefined && this.options.clock.now() - attempt.connectedAt >= stableAfterMs) this.backoff.reset();
+    const now = this.options.clock.now();
+    for (const found of this.diagnosis.onClose({ at: now, connectedAt: attempt.connectedAt, reasonCode: attempt.reasonCode })) {
+      const key = found.kind === "takeover" ? "takeover" : `${found.kind}:${found.topic}`;
+      if (this.reportedDiagnoses.has(key)) continue;
+      this.reportedDiagnoses.add(key);
+      this.log.error(found.message);
+      for (const listener of this.diagnosisListeners) listener(found);
+    }
+
+    // The backoff resets only once a connection has stayed up (scheduleStable), so connections
+    // that keep dropping, as in a session takeover, wait longer and longer.
     const delayMs = this.backoff.next();
-    this.log.warn(`Disconnected: ${cause}; reconnecting in ${(delayMs / 1000).toFixed(1)} s`);
+    this.quietAttempts = !this.disconnectLog.record(cause, now, delayMs);
     this.reconnectTimer = this.options.clock.setTimeout(() => this.connectOnce(), delayMs);
+  }
+
+  /** Counts the connection as healthy once it has stayed up for the stable time. */
+  private scheduleStable(client: MqttClient): void {
+    if (this.stableTimer) this.options.clock.clearTimeout(this.stableTimer);
+    this.stableTimer = this.options.clock.setTimeout(() => {
+      this.stableTimer = undefined;
+      if (client !== this.client) return;
+      this.backoff.reset();
+      this.diagnosis.onStable();
+      this.disconnectLog.flush();
+      this.reportedDiagnoses.clear();
+      this.quietAttempts = false;
+    }, this.options.stableAfterMs ?? 30_000);
   }
 
   private failPending(reason: string): void {
