@@ -1,4 +1,5 @@
 import { payloadExcerpt } from "../protocol/commands.ts";
+import type { DelayFigures, IntervalReport, SummaryReport, VenFigures, VenSummary } from "./stats.ts";
 
 export interface ReceivedMessage {
   topic: string;
@@ -67,4 +68,124 @@ export function formatPrettyLine(message: ReceivedMessage): string {
     summary = text.length > 200 ? `${text.slice(0, 200)}…` : text;
   }
   return `${time} ${message.topic}${retained}  ${summary}\n`;
+}
+
+/** Per-VEN lines shown under one pretty interval line; the rest are counted. */
+const MAX_PRETTY_VEN_LINES = 10;
+
+function meanDelayMs(delay: DelayFigures): number | undefined {
+  return delay.count === 0 ? undefined : delay.sumMs / delay.count;
+}
+
+function milliseconds(value: number | undefined): string {
+  return value === undefined || !Number.isFinite(value) ? "-" : String(Math.round(value));
+}
+
+function delayJson(delay: DelayFigures): { meanMs: number | null; minMs: number | null; maxMs: number | null; samples: number } {
+  const rounded = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? null : Math.round(value));
+  return { meanMs: rounded(meanDelayMs(delay)), minMs: rounded(delay.minMs), maxMs: rounded(delay.maxMs), samples: delay.count };
+}
+
+function venJson(ven: VenSummary): Record<string, unknown> {
+  return {
+    venId: ven.venId,
+    messages: ven.messages,
+    firstSeq: ven.firstSeq ?? null,
+    lastSeq: ven.lastSeq ?? null,
+    gaps: ven.gaps,
+    missing: ven.missing,
+    duplicates: ven.duplicates,
+    late: ven.late,
+    restarts: ven.restarts,
+    delay: delayJson(ven.delay),
+  };
+}
+
+function reportJson(type: "interval" | "summary", report: IntervalReport | SummaryReport): string {
+  const record = {
+    type,
+    start: new Date(report.startMs).toISOString(),
+    end: new Date(report.endMs).toISOString(),
+    messages: report.messages,
+    messagesPerSecond: Number(report.messagesPerSecond.toFixed(2)),
+    vens: report.vens,
+    vensTotal: report.vensTotal,
+    notJson: report.notJson,
+    withoutSeq: report.withoutSeq,
+    gaps: report.totals.gaps,
+    missing: report.totals.gaps - report.totals.filled,
+    duplicates: report.totals.duplicates,
+    late: report.totals.late,
+    restarts: report.totals.restarts,
+    delay: delayJson(report.totals.delay),
+    perVen: report.perVen.map(venJson),
+  };
+  return `${JSON.stringify(record)}\n`;
+}
+
+function hasSeqProblem(figures: VenFigures): boolean {
+  return figures.gaps > 0 || figures.duplicates > 0 || figures.late > 0 || figures.restarts > 0;
+}
+
+function figuresText(figures: VenFigures): string {
+  const restarts = figures.restarts > 0 ? `  restarts ${figures.restarts}` : "";
+  const delay = `delay mean ${milliseconds(meanDelayMs(figures.delay))} ms max ${milliseconds(figures.delay.maxMs)} ms`;
+  return `gaps ${figures.gaps}  duplicates ${figures.duplicates}  late ${figures.late}${restarts}  ${delay}`;
+}
+
+/**
+ * Formats the figures of one `--stats` interval: a JSON object for jsonl, or for pretty one line of
+ * totals followed by a line for each VEN whose `seq` showed a gap, duplicate or late arrival.
+ */
+export function formatStatsInterval(report: IntervalReport, format: "pretty" | "jsonl"): string {
+  if (format === "jsonl") return reportJson("interval", report);
+
+  const time = new Date(report.endMs).toISOString().slice(11, 23);
+  const seconds = ((report.endMs - report.startMs) / 1000).toFixed(1);
+  const other = report.notJson + report.withoutSeq > 0 ? `  not JSON ${report.notJson}  without seq ${report.withoutSeq}` : "";
+  const lines = [
+    `${time} ${seconds} s  ${report.messages} msg  ${report.messagesPerSecond.toFixed(1)} msg/s  VENs ${report.vens} (${report.vensTotal} seen)  ${figuresText(report.totals)}${other}`,
+  ];
+  const troubled = report.perVen.filter(hasSeqProblem);
+  for (const ven of troubled.slice(0, MAX_PRETTY_VEN_LINES)) {
+    lines.push(`  ${ven.venId}  seq ${ven.lastSeq ?? "-"}  ${ven.messages} msg  ${figuresText(ven)}`);
+  }
+  if (troubled.length > MAX_PRETTY_VEN_LINES) lines.push(`  and ${troubled.length - MAX_PRETTY_VEN_LINES} more VENs with gaps, duplicates or late messages`);
+  return `${lines.join("\n")}\n`;
+}
+
+const SUMMARY_COLUMNS = ["venId", "messages", "first seq", "last seq", "gaps", "missing", "duplicates", "late", "restarts", "delay mean ms", "delay max ms"];
+
+function summaryRow(name: string, figures: VenFigures, firstSeq: number | undefined, lastSeq: number | undefined): string[] {
+  return [
+    name,
+    String(figures.messages),
+    firstSeq === undefined ? "-" : String(firstSeq),
+    lastSeq === undefined ? "-" : String(lastSeq),
+    String(figures.gaps),
+    String(figures.gaps - figures.filled),
+    String(figures.duplicates),
+    String(figures.late),
+    String(figures.restarts),
+    milliseconds(meanDelayMs(figures.delay)),
+    milliseconds(figures.delay.maxMs),
+  ];
+}
+
+/**
+ * Formats the `--stats` summary at exit: a JSON object for jsonl, or for pretty a heading and a
+ * table with one row per VEN and a total row. `missing` counts the gaps that never arrived late.
+ */
+export function formatStatsSummary(report: SummaryReport, format: "pretty" | "jsonl"): string {
+  if (format === "jsonl") return reportJson("summary", report);
+
+  const seconds = ((report.endMs - report.startMs) / 1000).toFixed(1);
+  const heading =
+    `Summary: ${report.messages} messages in ${seconds} s (${report.messagesPerSecond.toFixed(1)} msg/s) from ${report.vensTotal} VENs` +
+    `, not JSON ${report.notJson}, without venId or seq ${report.withoutSeq}`;
+  const rows = [SUMMARY_COLUMNS, ...report.perVen.map((ven) => summaryRow(ven.venId, ven, ven.firstSeq, ven.lastSeq))];
+  if (report.perVen.length > 1) rows.push(summaryRow("total", report.totals, undefined, undefined));
+  const widths = SUMMARY_COLUMNS.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  const table = rows.map((row) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join("  ").trimEnd());
+  return `${heading}\n${table.join("\n")}\n`;
 }

@@ -7,7 +7,9 @@ import type { Logger } from "../logger.ts";
 import { expandTopic } from "../protocol/topics.ts";
 import { ConnectionSupervisor } from "../transport/supervisor.ts";
 import type { OutputStream } from "../cli/io.ts";
-import { formatJsonLine, formatPrettyLine } from "./format.ts";
+import { formatJsonLine, formatPrettyLine, formatStatsInterval, formatStatsSummary } from "./format.ts";
+import { sharedFilter } from "./share.ts";
+import { TelemetryStats } from "./stats.ts";
 
 export interface ListenOptions {
   config: VenConfig;
@@ -19,6 +21,13 @@ export interface ListenOptions {
   count?: number | undefined;
   /** Stop after this many seconds: exit 0 if anything arrived, else 3. */
   timeoutS?: number | undefined;
+  /**
+   * Shared-subscription group: subscribe as `$share/GROUP/FILTER` so the listeners of one group
+   * split the stream. Needs MQTT 5; check it first with `checkShareGroup`.
+   */
+  share?: string | undefined;
+  /** Print figures every `intervalMs` and a summary at the end instead of each message. */
+  stats?: { intervalMs: number } | undefined;
   format: "pretty" | "jsonl";
   out: OutputStream;
   clock: Clock;
@@ -39,20 +48,26 @@ export function operatorClientId(venId: string, role: "listen" | "send" | "docto
 export async function listen(options: ListenOptions): Promise<ExitCodeValue> {
   const { config, clock, log } = options;
   const tls = config.broker.protocol === "mqtts" ? loadTlsMaterial(config.tls, clock) : {};
-  const subscriptions = [
+  const filters = [
     ...new Set([expandTopic(config.topics.telemetry, options.venId), ...options.extraTopics.map((topic) => expandTopic(topic, options.venId))]),
   ];
+  const share = options.share;
+  const subscriptions = share === undefined ? filters : filters.map((filter) => sharedFilter(share, filter));
   const clientId = operatorClientId(options.venId, "listen");
+  const stats = options.stats ? new TelemetryStats(clock.now()) : undefined;
   let received = 0;
   let everConnected = false;
 
   return await new Promise<ExitCodeValue>((resolve, reject) => {
     let timer: TimerHandle | undefined;
+    let statsTimer: TimerHandle | undefined;
     let finished = false;
     const finish = (result: ExitCodeValue | VenError) => {
       if (finished) return;
       finished = true;
       if (timer) clock.clearTimeout(timer);
+      if (statsTimer) clock.clearTimeout(statsTimer);
+      if (stats && !(result instanceof VenError)) options.out.write(formatStatsSummary(stats.summary(clock.now()), options.format));
       void supervisor.stop({ drainTimeoutMs: 500 }).then(() => (result instanceof VenError ? reject(result) : resolve(result)));
     };
 
@@ -64,7 +79,8 @@ export async function listen(options: ListenOptions): Promise<ExitCodeValue> {
       username: config.username,
       password: config.password,
       keepaliveS: config.keepaliveS,
-      mqttVersion: config.mqttVersion,
+      // Shared subscriptions are an MQTT 5 feature, so --share never falls back to 3.1.1.
+      mqttVersion: share === undefined ? config.mqttVersion : "5",
       reconnect: config.reconnect,
       subscriptions,
       firstFailure: "stop",
@@ -73,7 +89,8 @@ export async function listen(options: ListenOptions): Promise<ExitCodeValue> {
       onMessage: (topic, payload, packet) => {
         if (finished) return;
         const message = { topic, payload, retained: packet.retain, receivedAtMs: clock.now() };
-        options.out.write(options.format === "jsonl" ? formatJsonLine(message) : formatPrettyLine(message));
+        if (stats) stats.record(message);
+        else options.out.write(options.format === "jsonl" ? formatJsonLine(message) : formatPrettyLine(message));
         received++;
         if (options.count !== undefined && received >= options.count) finish(ExitCode.ok);
       },
@@ -98,6 +115,14 @@ export async function listen(options: ListenOptions): Promise<ExitCodeValue> {
         if (received === 0) log.warn(`No message arrived within ${options.timeoutS} s`);
         finish(received === 0 ? ExitCode.timedOut : ExitCode.ok);
       }, options.timeoutS * 1000);
+    }
+    if (stats && options.stats) {
+      const intervalMs = options.stats.intervalMs;
+      const report = () => {
+        options.out.write(formatStatsInterval(stats.takeInterval(clock.now()), options.format));
+        statsTimer = clock.setTimeout(report, intervalMs);
+      };
+      statsTimer = clock.setTimeout(report, intervalMs);
     }
     if (options.stopSignal.aborted) return finish(ExitCode.ok);
     options.stopSignal.addEventListener("abort", () => finish(ExitCode.ok), { once: true });
