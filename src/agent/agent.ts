@@ -14,7 +14,13 @@ import { ConnectionSupervisor } from "../transport/supervisor.ts";
 import type { Will } from "../transport/client-options.ts";
 import { VERSION } from "../version.ts";
 import { CommandProcessor, pingHandler, type OpHandler } from "./commands.ts";
-import { DirectPublisher, type MessagePublisher } from "./publisher.ts";
+import { join } from "node:path";
+import { BUILD_TIME_MS } from "../build-info.ts";
+import { FileDeadLetter } from "../outbox/dead-letter.ts";
+import { OutboxSender, type DeadLetterSink } from "../outbox/sender.ts";
+import { FileOutbox, type OutboxStore } from "../outbox/store.ts";
+import { StatusSchema } from "../protocol/status.ts";
+import { HealthFile } from "./health.ts";
 import { SeqCounter } from "./seq.ts";
 import { buildTelemetry } from "./telemetry.ts";
 import { IntervalLoop } from "./telemetry-loop.ts";
@@ -29,8 +35,11 @@ export interface AgentOptions {
   /** Op handlers beyond `ping`. */
   handlers?: Record<string, OpHandler>;
   random?: () => number;
-  /** A connection that stays up this long resets the reconnect backoff. */
-  stableAfterMs?: number;
+  /** Where durable messages wait for their PUBACK; a file in the state directory by default. */
+  outbox?: OutboxStore;
+  deadLetter?: DeadLetterSink;
+  /** Keeps `health.json` in the state directory current (default true). */
+  healthFile?: boolean;
 }
 
 /**
@@ -45,8 +54,9 @@ export class VenAgent {
   private readonly commands: CommandProcessor;
   private readonly loop: IntervalLoop;
   private readonly log: Logger;
-  private readonly publisher: MessagePublisher;
-  private unsentTelemetry = 0;
+  private readonly publisher: OutboxSender;
+  private readonly health: HealthFile | undefined;
+  private waitingForClock = false;
 
   constructor(private readonly options: AgentOptions) {
     const { config, clock } = options;
@@ -71,18 +81,41 @@ export class VenAgent {
       keepaliveS: config.keepaliveS,
       mqttVersion: config.mqttVersion,
       reconnect: config.reconnect,
-      subscriptions: [this.topics.command],
+      // The VEN's own status topic shows another copy of this venId by its retained `instance`.
+      subscriptions: [this.topics.command, this.topics.status],
       will: () => this.statusMessage("offline", "connection_lost"),
       onConnected: () => this.onConnected(),
       onMessage: (topic, payload, packet) => {
         if (topic === this.topics.command) void this.onCommand(topic, payload, packet.retain);
+        else if (topic === this.topics.status) this.onStatus(payload);
       },
       clock,
       log: options.log.withTag("mqtt"),
       ...(options.random ? { random: options.random } : {}),
-      ...(options.stableAfterMs === undefined ? {} : { stableAfterMs: options.stableAfterMs }),
+      stableAfterMs: config.reconnect.stableAfterMs,
     });
-    this.publisher = new DirectPublisher(this.supervisor, options.log.withTag("publish"));
+    const store =
+      options.outbox ??
+      new FileOutbox(
+        join(config.stateDir, "outbox.jsonl"),
+        { maxMessages: 150_000, maxBytes: config.outbox.maxBytes, telemetryMaxAgeMs: config.outbox.telemetryMaxAgeMs, ackMaxAgeMs: config.outbox.ackMaxAgeMs },
+        options.log.withTag("outbox"),
+        () => clock.now(),
+      );
+    this.publisher = new OutboxSender({
+      store,
+      supervisor: this.supervisor,
+      clock,
+      log: options.log.withTag("outbox"),
+      drainRatePerSecond: config.outbox.drainRatePerSecond,
+      deadLetter: options.deadLetter ?? new FileDeadLetter(config.stateDir),
+      ackTopics: new Set([this.topics.ack]),
+    });
+    this.health =
+      options.healthFile === false
+        ? undefined
+        : new HealthFile(config.stateDir, clock, { venId: config.venId, pid: process.pid, instance: options.instance, intervalS: config.intervalS });
+    this.watchHealth();
     this.loop = new IntervalLoop(
       clock,
       config.intervalS * 1000,
@@ -96,11 +129,59 @@ export class VenAgent {
     this.supervisor.start();
   }
 
-  /** Publishes the offline status, waits briefly for outstanding PUBACKs and disconnects cleanly. */
+  /**
+   * Publishes the offline status, waits briefly for outstanding PUBACKs and disconnects cleanly.
+   * Messages not acknowledged by then stay in the outbox for the next start.
+   */
   async stop(drainTimeoutMs = 3000): Promise<void> {
     this.loop.stop();
     await this.supervisor.stop({ final: this.statusMessage("offline", "shutdown"), drainTimeoutMs });
-    this.log.info("Stopped");
+    this.publisher.stop();
+    this.health?.update({ connected: false, stopped: true, outbox: this.outboxHealth() }, true);
+    this.log.info(this.publisher.depth > 0 ? `Stopped; ${this.publisher.depth} message(s) wait in the outbox for the next start` : "Stopped");
+  }
+
+  /** Number of durable messages not yet acknowledged by the broker. */
+  get outboxDepth(): number {
+    return this.publisher.depth;
+  }
+
+  private outboxHealth(): { depth: number; oldestAt: string | null } {
+    const oldest = this.publisher.oldestCreatedAt;
+    return { depth: this.publisher.depth, oldestAt: oldest === undefined ? null : new Date(oldest).toISOString() };
+  }
+
+  private watchHealth(): void {
+    const health = this.health;
+    if (!health) return;
+    this.supervisor.onConnected(() => {
+      const refused = [...this.supervisor.refusedSubscriptions.keys()];
+      health.update({ connected: true, refusedSubscriptions: refused, lastError: refused.length > 0 ? `subscription refused: ${refused.join(", ")}` : health.current.lastError });
+    });
+    this.supervisor.onDisconnected(({ cause }) => health.update({ connected: false, lastError: cause }));
+    this.supervisor.onDiagnosis((found) => {
+      if (found.kind === "takeover") health.update({ takeoverSuspected: found.message }, true);
+      else health.update({ lastError: found.message }, true);
+    });
+    this.publisher.onAcknowledged((entry) => {
+      if (entry.topic === this.topics.metering) {
+        health.update({ lastTelemetryAckedAt: new Date(this.options.clock.now()).toISOString(), outbox: this.outboxHealth() });
+      }
+    });
+  }
+
+  /** A retained `online` status from another instance means another copy of this venId runs somewhere. */
+  private onStatus(payload: Buffer): void {
+    let status;
+    try {
+      status = v.parse(StatusSchema, JSON.parse(payload.toString("utf8")));
+    } catch {
+      return;
+    }
+    if (status.venId !== this.options.config.venId || status.instance === this.options.instance || status.status !== "online") return;
+    const message = `Another client is using venId ${status.venId}: instance ${status.instance} (version ${status.version}) reports itself online. Two processes with one client ID take each other's session over; stop one of them.`;
+    this.log.error(message);
+    this.health?.update({ takeoverSuspected: message }, true);
   }
 
   /** The sequence number of the last telemetry message made. */
@@ -129,6 +210,20 @@ export class VenAgent {
 
   private publishTelemetry(): void {
     const { config, clock } = this.options;
+    // A device without a real-time clock may start in 1970, and the backend drops such timestamps.
+    if (clock.now() < BUILD_TIME_MS) {
+      if (!this.waitingForClock) {
+        this.log.warn(`Waiting for the system clock: it reads ${new Date(clock.now()).toISOString()}, before this program was built; telemetry is held until the clock is set`);
+        this.health?.update({ waitingForClock: true }, true);
+      }
+      this.waitingForClock = true;
+      return;
+    }
+    if (this.waitingForClock) {
+      this.waitingForClock = false;
+      this.log.info("The system clock is set; telemetry resumes");
+      this.health?.update({ waitingForClock: false }, true);
+    }
     let payload: string;
     let seq: number;
     try {
@@ -150,15 +245,7 @@ export class VenAgent {
       return;
     }
 
-    if (!this.supervisor.connected) {
-      this.unsentTelemetry++;
-      this.log.debug(`Telemetry seq ${seq} not sent: not connected (${this.unsentTelemetry} since the last connection)`);
-      return;
-    }
-    if (this.unsentTelemetry > 0) {
-      this.log.warn(`${this.unsentTelemetry} telemetry sample(s) were made while disconnected and not sent`);
-      this.unsentTelemetry = 0;
-    }
+    this.health?.update({ lastTelemetryPublishedAt: new Date(clock.now()).toISOString(), outbox: this.outboxHealth() });
     const description = `Telemetry seq ${seq}`;
     for (const topic of telemetryTopics(this.topics)) {
       if (topic === this.topics.metering) void this.publisher.durable(topic, payload, description);

@@ -5,6 +5,7 @@ import { loadTlsMaterial } from "../config/tls-files.ts";
 import type { Logger } from "../logger.ts";
 import { VenAgent } from "./agent.ts";
 import { instanceId } from "./instance.ts";
+import { InstanceLock } from "./lock.ts";
 import { ensureStateDir } from "./state-dir.ts";
 
 export interface ServiceOptions {
@@ -22,9 +23,19 @@ export interface ServiceOptions {
  * stop signal, then stops it cleanly.
  */
 export async function runService(options: ServiceOptions): Promise<void> {
-  const { config, clock, log } = options;
+  const { config, clock } = options;
   const tls = config.broker.protocol === "mqtts" ? loadTlsMaterial(config.tls, clock) : {};
   ensureStateDir(config.stateDir);
+  const lock = InstanceLock.acquire(config.stateDir, config.venId, options.hostname, new Date(clock.now()));
+  try {
+    await runLocked(options, tls);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLocked(options: ServiceOptions, tls: Awaited<ReturnType<typeof loadTlsMaterial>>): Promise<void> {
+  const { config, clock, log } = options;
 
   let embedded: EmbeddedBroker | undefined;
   if (config.broker.embedded) {

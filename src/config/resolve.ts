@@ -7,7 +7,7 @@ import { DEFAULT_TOPICS, topicTemplateProblem, type TopicTemplates } from "../pr
 import type { PanelAmperage } from "../protocol/telemetry.ts";
 import { seedFromString } from "../simulator/prng.ts";
 import { suggest } from "../text.ts";
-import { embeddedBroker, parseBroker, type BrokerTarget } from "./broker.ts";
+import { AUTO_BROKER, autoBroker, DEFAULT_TLS_PORT, embeddedBroker, HTTPS_PORT, parseBroker, regionFromIotHost, type BrokerTarget } from "./broker.ts";
 import { defaultStateDir, venIdFromHostname } from "./defaults.ts";
 import { SETTINGS, SETTING_KEYS, type SettingDef, type SettingKey } from "./settings.ts";
 
@@ -18,12 +18,17 @@ export const DEFAULT_CERT_FILES = { ca: "certs/ca.pem", cert: "certs/client.crt"
 export const OFFLINE_AFTER_S = 60;
 
 export type MqttVersionSetting = "auto" | "5" | "3.1.1";
+/** `mtls`: client certificate (or user name and password). `sigv4`: AWS IAM credentials over WebSocket. */
+export type AuthSetting = "mtls" | "sigv4";
 
 /** The configuration every command works from, after precedence, defaults and validation. */
 export interface VenConfig {
   broker: BrokerTarget;
   venId: string;
   tls: { ca?: string | undefined; cert?: string | undefined; key?: string | undefined; insecure: boolean };
+  auth: AuthSetting;
+  /** AWS region from --region or the endpoint name; unset leaves it to the AWS SDK's own lookup. */
+  region?: string | undefined;
   username?: string | undefined;
   password?: string | undefined;
   mqttVersion: MqttVersionSetting;
@@ -34,7 +39,8 @@ export interface VenConfig {
   legacyFields: boolean;
   panelAmps: PanelAmperage;
   seed: number;
-  reconnect: { minDelayMs: number; maxDelayMs: number };
+  reconnect: { minDelayMs: number; maxDelayMs: number; stableAfterMs: number };
+  outbox: { drainRatePerSecond: number; maxBytes: number; telemetryMaxAgeMs: number; ackMaxAgeMs: number };
   /** Unset means pretty on a terminal, jsonl otherwise. */
   output?: "pretty" | "jsonl" | undefined;
   logLevel: LogLevelName;
@@ -57,6 +63,11 @@ export interface ConfigSources {
   cwd: string;
   hostname: string;
   homeDir: string;
+  /**
+   * Set by `ven run --fetch-certs`: the default certificate paths are used even when the files do
+   * not exist yet, and a missing client certificate is not an error, because it is fetched next.
+   */
+  certificatesPending?: boolean;
 }
 
 export interface ResolvedConfig {
@@ -109,18 +120,33 @@ export function resolveConfig(sources: ConfigSources): ResolvedConfig {
     throw new ConfigError(`Invalid ${flagOf(key)} (from ${describeOrigin(originOf(key))}): ${message}`);
   };
 
-  // Broker and its limits.
+  // Broker and its limits. AWS IoT Core serves WebSocket only on 443, so sigv4 defaults to that port.
+  const auth = (values.auth as AuthSetting | undefined) ?? "mtls";
+  origins.auth = originOf("auth");
+  const defaultTlsPort = auth === "sigv4" ? HTTPS_PORT : DEFAULT_TLS_PORT;
   let broker: BrokerTarget;
   if (values.broker === undefined) {
+    if (auth === "sigv4") fail("auth", "sigv4 needs an AWS IoT endpoint. Fix: pass --broker auto, or --broker with the endpoint's host name.");
     broker = embeddedBroker();
     origins.broker = { kind: "default", note: "embedded broker" };
+  } else if ((values.broker as string).toLowerCase() === AUTO_BROKER) {
+    broker = autoBroker(defaultTlsPort);
+    origins.broker = originOf("broker");
   } else {
-    const parsed = parseBroker(values.broker as string);
+    const parsed = parseBroker(values.broker as string, { defaultTlsPort });
     if ("problem" in parsed) {
       fail("broker", `${JSON.stringify(values.broker)}: ${parsed.problem}. Fix: give a URL such as mqtts://host:8883 or a host name.`);
     }
     broker = parsed as BrokerTarget;
     origins.broker = originOf("broker");
+    if (auth === "sigv4" && broker.protocol !== "mqtts") {
+      fail("auth", `sigv4 signs a TLS WebSocket connection, but ${broker.url} is plain MQTT. Fix: give the endpoint's host name, or use --auth mtls.`);
+    }
+  }
+  const region = (values.region as string | undefined) ?? (broker.discover ? undefined : regionFromIotHost(broker.host));
+  origins.region = originOf("region", { kind: "default", note: region ? "from the endpoint name" : "AWS SDK lookup" });
+  if (auth === "sigv4" && !region && !broker.discover) {
+    fail("region", `sigv4 needs the AWS region, and ${broker.host} does not name one. Fix: pass --region eu-west-1, or set AWS_REGION.`);
   }
 
   // Identity.
@@ -137,14 +163,14 @@ export function resolveConfig(sources: ConfigSources): ResolvedConfig {
       continue;
     }
     const fallback = resolvePath(sources.cwd, DEFAULT_CERT_FILES[key]);
-    if (!broker.embedded && existsSync(fallback)) {
+    if (!broker.embedded && (existsSync(fallback) || sources.certificatesPending)) {
       tls[key] = fallback;
       origins[key] = { kind: "default", note: `${DEFAULT_CERT_FILES[key]} exists` };
     } else {
       origins[key] = { kind: "default", note: key === "ca" ? "built-in root certificates" : "none" };
     }
   }
-  if (broker.protocol === "mqtts") checkTlsSettings(tls, values, originOf, broker);
+  if (broker.protocol === "mqtts" && auth === "mtls" && !sources.certificatesPending) checkTlsSettings(tls, values, originOf, broker);
   origins.insecure = originOf("insecure");
 
   // MQTT session.
@@ -185,6 +211,14 @@ export function resolveConfig(sources: ConfigSources): ResolvedConfig {
   const reconnect = {
     minDelayMs: Math.round(((values.reconnectMinDelay as number | undefined) ?? 1) * 1000),
     maxDelayMs: Math.round(((values.reconnectMaxDelay as number | undefined) ?? 120) * 1000),
+    stableAfterMs: Math.round(((values.stableAfter as number | undefined) ?? 30) * 1000),
+  };
+  const telemetryMaxAgeMs = Math.round(((values.outboxMaxAge as number | undefined) ?? 168) * 3600 * 1000);
+  const outbox = {
+    drainRatePerSecond: (values.drainRate as number | undefined) ?? 20,
+    maxBytes: Math.round(((values.outboxMaxMb as number | undefined) ?? 256) * 1024 * 1024),
+    telemetryMaxAgeMs,
+    ackMaxAgeMs: telemetryMaxAgeMs * 4,
   };
   origins.reconnectMinDelay = originOf("reconnectMinDelay");
   origins.reconnectMaxDelay = originOf("reconnectMaxDelay");
@@ -199,6 +233,8 @@ export function resolveConfig(sources: ConfigSources): ResolvedConfig {
     broker,
     venId,
     tls,
+    auth,
+    region,
     username: values.username as string | undefined,
     password: values.password as string | undefined,
     mqttVersion,
@@ -210,6 +246,7 @@ export function resolveConfig(sources: ConfigSources): ResolvedConfig {
     panelAmps: (values.panelAmps as PanelAmperage | undefined) ?? 200,
     seed: (values.seed as number | undefined) ?? seedFromString(venId),
     reconnect,
+    outbox,
     output: values.output as "pretty" | "jsonl" | undefined,
     logLevel: (values.logLevel as LogLevelName | undefined) ?? "info",
     logFormat: (values.logFormat as LogFormat | undefined) ?? "pretty",

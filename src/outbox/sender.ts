@@ -27,6 +27,8 @@ export interface OutboxSenderOptions {
   /** Most replayed messages per second after a reconnect; fresh messages are not paced. */
   drainRatePerSecond: number;
   deadLetter: DeadLetterSink;
+  /** Topics whose messages are acks, kept longer than telemetry when the outbox is full. */
+  ackTopics: ReadonlySet<string>;
   maxPayloadBytes?: number;
 }
 
@@ -54,6 +56,7 @@ export class OutboxSender implements MessagePublisher {
   private lastReplayAt = 0;
   private timer: TimerHandle | undefined;
   private lastSent: Attempt | undefined;
+  private ackListeners = new Set<(entry: OutboxEntry) => void>();
   private stopped = false;
 
   constructor(private readonly options: OutboxSenderOptions) {
@@ -74,11 +77,17 @@ export class OutboxSender implements MessagePublisher {
     return this.store.depth;
   }
 
+  /** Called with each message the broker acknowledged. */
+  onAcknowledged(listener: (entry: OutboxEntry) => void): void {
+    this.ackListeners.add(listener);
+  }
+
   get oldestCreatedAt(): number | undefined {
     return this.store.oldest?.createdAt;
   }
 
-  async durable(topic: string, payload: string, description: string, kind: OutboxKind = "telemetry"): Promise<void> {
+  async durable(topic: string, payload: string, description: string): Promise<void> {
+    const kind: OutboxKind = this.options.ackTopics.has(topic) ? "ack" : "telemetry";
     const limit = this.options.maxPayloadBytes ?? MAX_PAYLOAD_BYTES;
     const size = Buffer.byteLength(payload);
     if (size > limit) {
@@ -99,11 +108,6 @@ export class OutboxSender implements MessagePublisher {
     } catch (error) {
       if (!(error instanceof NotConnectedError)) this.log.debug(`${description} to ${topic} not delivered: ${describeError(error)}`);
     }
-  }
-
-  /** Sends an ack durably; acks are kept longer than telemetry when the outbox is full. */
-  ack(topic: string, payload: string, description: string): Promise<void> {
-    return this.durable(topic, payload, description, "ack");
   }
 
   /** Stops sending; what is still stored goes out after the next start. */
@@ -189,6 +193,7 @@ export class OutboxSender implements MessagePublisher {
         this.inFlight.delete(id);
         this.failures.delete(id);
         if (!this.stopped) this.store.remove(id);
+        for (const listener of this.ackListeners) listener(entry);
         this.pump();
       },
       (error: unknown) => {

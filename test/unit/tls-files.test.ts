@@ -89,8 +89,15 @@ describe("loadTlsMaterial", () => {
   });
 
   test("clock decides validity start", () => {
-    const error = tlsError({ cert: pki.files.clientCert, key: pki.files.clientKey }, Date.now() - 2 * DAY_MS);
+    const error = tlsError({ cert: pki.files.futureClientCert, key: pki.files.clientKey }, Date.now());
     expect(error.message).toContain("not valid yet");
+    expect(() => loadTlsMaterial({ cert: pki.files.futureClientCert, key: pki.files.clientKey, insecure: false }, new ManualClock(Date.now() + 1.5 * DAY_MS))).not.toThrow();
+  });
+
+  test("clock before build time skips not-yet-valid", () => {
+    // A device without a real-time clock may start in 1970; that clock cannot judge a start date.
+    const clock = new ManualClock(Date.UTC(1970, 0, 1));
+    expect(() => loadTlsMaterial({ cert: pki.files.futureClientCert, key: pki.files.clientKey, insecure: false }, clock)).not.toThrow();
   });
 
   // Each case puts the bad file in one place and valid files elsewhere.

@@ -37,6 +37,14 @@ function displayValue(config: VenConfig, key: SettingKey): string | number | boo
       return config.reconnect.minDelayMs / 1000;
     case "reconnectMaxDelay":
       return config.reconnect.maxDelayMs / 1000;
+    case "stableAfter":
+      return config.reconnect.stableAfterMs / 1000;
+    case "drainRate":
+      return config.outbox.drainRatePerSecond;
+    case "outboxMaxMb":
+      return config.outbox.maxBytes / 1024 / 1024;
+    case "outboxMaxAge":
+      return config.outbox.telemetryMaxAgeMs / 3600 / 1000;
     case "output":
       return config.output ?? "auto (pretty on a terminal, jsonl otherwise)";
     default:
