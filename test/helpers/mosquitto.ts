@@ -34,6 +34,10 @@ export interface CliClientOptions {
   key?: string;
   /** CA used to verify the broker. Default: the PKI's `caCert`. */
   cafile?: string;
+  /** Username (-u) for brokers that authenticate clients. */
+  username?: string;
+  /** Password (-P) for `username`. */
+  password?: string;
 }
 
 export interface PubOptions extends CliClientOptions {
@@ -83,6 +87,8 @@ export interface StartMosquittoOptions {
   requireCertificate?: boolean;
   /** Lines appended to the generated mosquitto.conf. */
   extraConfig?: string[];
+  /** Listen on this port instead of a free one chosen at start. A port in use fails the start. */
+  port?: number;
 }
 
 export interface MosquittoHandle {
@@ -244,7 +250,7 @@ export async function startMosquitto(options: StartMosquittoOptions = {}): Promi
     throw new MosquittoStartError(`mosquitto did not accept connections on port ${port} within ${START_TIMEOUT_MS} ms`, await readLog());
   };
 
-  let port = await freePort();
+  let port = options.port ?? (await freePort());
   for (let attempt = 1; ; attempt++) {
     try {
       await launch(port);
@@ -252,7 +258,7 @@ export async function startMosquitto(options: StartMosquittoOptions = {}): Promi
     } catch (error) {
       // Another process may take the port between freePort() and mosquitto's bind.
       const portTaken = error instanceof MosquittoStartError && /address already in use/i.test(error.log);
-      if (!portTaken || attempt >= 3) {
+      if (!portTaken || attempt >= 3 || options.port !== undefined) {
         await removeTempDir(dir);
         throw error;
       }
@@ -285,6 +291,8 @@ export async function startMosquitto(options: StartMosquittoOptions = {}): Promi
   const commonArgs = (opts: CliClientOptions): string[] => {
     const args = ["-h", HOST, "-p", String(port), "-q", String(opts.qos ?? 1), "-V", opts.protocol === "311" ? "mqttv311" : "mqttv5"];
     if (opts.clientId !== undefined) args.push("-i", opts.clientId);
+    if (opts.username !== undefined) args.push("-u", opts.username);
+    if (opts.password !== undefined) args.push("-P", opts.password);
     return [...args, ...tlsArgs(opts)];
   };
 
