@@ -50,6 +50,9 @@ export class IntervalLoop {
       const now = this.clock.now();
       this.nextAt += this.intervalMs;
       if (this.nextAt <= now) this.nextAt = now + this.intervalMs - ((now - this.nextAt) % this.intervalMs);
+      // The wall clock was set back (e.g. a clock that started in 1970 corrected, or NTP
+      // stepping back): start the schedule again from now instead of waiting for the old one.
+      if (this.nextAt - now > this.intervalMs) this.nextAt = now + this.intervalMs;
       this.schedule();
     }
   }

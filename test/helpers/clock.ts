@@ -47,6 +47,13 @@ export class ManualClock implements Clock {
     this.current = target;
   }
 
+  /** Jumps to `ms` without firing the timers on the way, like a system clock being set. */
+  set(ms: number): void {
+    const shift = ms - this.current;
+    this.current = ms;
+    for (const timer of this.timers) timer.at += shift;
+  }
+
   /** Timers still waiting. */
   get pending(): number {
     return this.timers.length;

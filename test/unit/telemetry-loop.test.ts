@@ -141,3 +141,17 @@ describe("IntervalLoop", () => {
     expect(ticks).toEqual([0, T, 2 * T]);
   });
 });
+
+describe("IntervalLoop and a wall clock set back", () => {
+  test("keeps ticking after the clock jumps back", () => {
+    const clock = new ManualClock(Date.UTC(2026, 11, 4));
+    let ticks = 0;
+    const loop = new IntervalLoop(clock, 5000, () => ticks++);
+    loop.start();
+    clock.set(Date.UTC(1970, 0, 1));
+    clock.advance(5000);
+    clock.advance(5000);
+    expect(ticks).toBe(3);
+    loop.stop();
+  });
+});
