@@ -1,0 +1,161 @@
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import mqtt from "mqtt";
+import { assertPrerequisites, skipEndToEnd, VenInstall } from "../helpers/binary.ts";
+import { startMosquitto, type MosquittoHandle } from "../helpers/mosquitto.ts";
+import { missingDynsecPrerequisites, startMosquittoWithDynsec } from "../helpers/mosquitto-dynsec.ts";
+import { runArgs, waitForStatus, type VenTarget } from "./support.ts";
+
+const VEN_ID = "ven-e2e-004";
+
+let install: VenInstall | undefined;
+let broker: MosquittoHandle | undefined;
+let target: VenTarget;
+
+async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(50);
+  }
+}
+
+describe.skipIf(skipEndToEnd())("ven binary through failures", () => {
+  beforeAll(async () => {
+    assertPrerequisites();
+    broker = await startMosquitto();
+    install = await VenInstall.create();
+    target = { broker, venId: VEN_ID };
+  });
+
+  afterEach(async () => {
+    await install?.killAll();
+  });
+
+  afterAll(async () => {
+    await install?.dispose();
+    await broker?.dispose();
+  });
+
+  test("second run with one venId exits 5", async () => {
+    const stateDir = install!.newStateDir();
+    const first = install!.spawn(runArgs(target, stateDir));
+    await waitForStatus(broker!, VEN_ID, first.pid, "online");
+
+    const second = await install!.run(runArgs(target, stateDir));
+    expect(second.exitCode, second.stderr).toBe(5);
+    expect(second.stderr).toContain(`process ${first.pid}`);
+    expect(first.running).toBe(true);
+  }, 20_000);
+
+  test("SIGKILL during an outage loses nothing stored", async () => {
+    // A subscriber for the whole test that reconnects and subscribes again after the broker restart.
+    const seqs = new Set<number>();
+    const watcher = mqtt.connect(broker!.url, { clientId: "e2e-metering-watcher", protocolVersion: 4, reconnectPeriod: 100 });
+    watcher.on("connect", () => watcher.subscribe("volttron/metering", { qos: 1 }));
+    watcher.on("message", (_topic, payload) => seqs.add((JSON.parse(payload.toString()) as { seq: number }).seq));
+    try {
+      await waitFor(() => watcher.connected, 5000, "the watcher");
+      const stateDir = install!.newStateDir();
+      const ven = install!.spawn(runArgs(target, stateDir));
+      await waitForStatus(broker!, VEN_ID, ven.pid, "online");
+      await waitFor(() => seqs.size > 0, 5000, "the first telemetry");
+
+      await broker!.stop();
+      await Bun.sleep(3500);
+      ven.kill("SIGKILL");
+      await ven.waitForExit(5000);
+      const lastSeq = Number(readFileSync(join(stateDir, "seq"), "utf8"));
+      expect(lastSeq).toBeGreaterThanOrEqual(4);
+
+      await broker!.restart();
+      await waitFor(() => watcher.connected, 5000, "the watcher to reconnect");
+      await Bun.sleep(300);
+      const again = install!.spawn(runArgs(target, stateDir));
+      // SIGKILL may cut the record being written, so the last number may be missing; no other.
+      await waitFor(() => Array.from({ length: lastSeq - 1 }, (_, index) => index + 1).every((seq) => seqs.has(seq)), 10_000, "every stored seq");
+      expect(again.running).toBe(true);
+    } finally {
+      watcher.end(true);
+    }
+  }, 30_000);
+
+  test("as PID 1 without a terminal, SIGTERM stops it", async () => {
+    const stateDir = install!.newStateDir();
+    const wrapper = Bun.spawn(["unshare", "--pid", "--fork", "--mount-proc", install!.binary, ...runArgs(target, stateDir)], {
+      env: { PATH: "/usr/bin:/bin:/usr/sbin:/sbin", HOME: install!.home },
+      stdin: "pipe",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    try {
+      // The VEN runs as PID 1 of its own namespace; on the host it is the wrapper's child.
+      let hostPid = 0;
+      await waitFor(() => {
+        try {
+          hostPid = Number(readFileSync(`/proc/${wrapper.pid}/task/${wrapper.pid}/children`, "utf8").trim().split(" ")[0]);
+        } catch {
+          hostPid = 0;
+        }
+        return hostPid > 0;
+      }, 5000, "the VEN process");
+      await waitFor(() => readFileSync(join("/proc", String(hostPid), "status"), "utf8").includes("NSpid:"), 2000, "the namespace");
+      expect(readFileSync(join("/proc", String(hostPid), "status"), "utf8")).toMatch(/NSpid:\s+\d+\s+1\b/);
+      await waitFor(() => {
+        try {
+          return readFileSync(join(stateDir, "health.json"), "utf8").includes('"connected": true');
+        } catch {
+          return false;
+        }
+      }, 10_000, "the connection");
+
+      const signalledAt = performance.now();
+      process.kill(hostPid, "SIGTERM");
+      await wrapper.exited;
+      expect(performance.now() - signalledAt).toBeLessThan(5000);
+      const health = JSON.parse(readFileSync(join(stateDir, "health.json"), "utf8")) as { stopped: boolean };
+      expect(health.stopped).toBe(true);
+    } finally {
+      wrapper.kill("SIGKILL");
+    }
+  }, 30_000);
+
+  test("ven status follows the running VEN", async () => {
+    const stateDir = install!.newStateDir();
+    const ven = install!.spawn(runArgs(target, stateDir));
+    await waitForStatus(broker!, VEN_ID, ven.pid, "online");
+    await Bun.sleep(1500);
+    const healthy = await install!.run(["status", "--ven-id", VEN_ID, "--state-dir", stateDir]);
+    expect(healthy.exitCode, healthy.stdout + healthy.stderr).toBe(0);
+
+    ven.kill("SIGTERM");
+    await ven.waitForExit(5000);
+    const stopped = await install!.run(["status", "--ven-id", VEN_ID, "--state-dir", stateDir]);
+    expect(stopped.exitCode).toBe(1);
+    expect(stopped.stdout).toContain("stopped");
+  }, 20_000);
+});
+
+describe.skipIf(skipEndToEnd() || (missingDynsecPrerequisites().length > 0 && process.env.CI !== "true"))("ven binary and a denied subscription", () => {
+  test("SUBACK denial makes ven status unhealthy", async () => {
+    expect(missingDynsecPrerequisites()).toEqual([]);
+    const venId = "ven-e2e-005";
+    const denied = await startMosquittoWithDynsec({ deniedSubscriptions: [`ven/cmd/${venId}`], username: "ven-device", password: "device-secret-1" });
+    const install = await VenInstall.create();
+    try {
+      const stateDir = install.newStateDir();
+      const ven = install.spawn([...runArgs({ broker: denied, venId }, stateDir), "--username", "ven-device"], { env: { VEN_PASSWORD: "device-secret-1" } });
+      await waitFor(() => ven.stderr.includes("Broker refused the subscription"), 10_000, "the refused subscription");
+      await Bun.sleep(500);
+      const status = await install.run(["status", "--ven-id", venId, "--state-dir", stateDir]);
+      expect(status.exitCode).toBe(1);
+      expect(status.stdout).toContain(`subscription refused by the broker: ven/cmd/${venId}`);
+      expect(ven.stderr).not.toContain("device-secret-1");
+    } finally {
+      await install.dispose();
+      await denied.dispose();
+    }
+  }, 30_000);
+});
+
