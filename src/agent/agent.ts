@@ -9,11 +9,12 @@ import { offlineStatus, onlineStatus, type OfflineReason } from "../protocol/sta
 import { formatIssues } from "../protocol/schema-helpers.ts";
 import { TelemetrySchema } from "../protocol/telemetry.ts";
 import { expandTopics, telemetryTopics, type Topics } from "../protocol/topics.ts";
-import { SiteModel } from "../simulator/site.ts";
+import type { SiteModel } from "../simulator/site.ts";
 import { ConnectionSupervisor } from "../transport/supervisor.ts";
 import type { Will } from "../transport/client-options.ts";
 import { VERSION } from "../version.ts";
 import { CommandProcessor, pingHandler, type OpHandler } from "./commands.ts";
+import { DemandResponse } from "./events/demand-response.ts";
 import { join } from "node:path";
 import { BUILD_TIME_MS } from "../build-info.ts";
 import { FileDeadLetter } from "../outbox/dead-letter.ts";
@@ -52,6 +53,7 @@ export class VenAgent {
   readonly supervisor: ConnectionSupervisor;
   private readonly seq: SeqCounter;
   private readonly commands: CommandProcessor;
+  private readonly demandResponse: DemandResponse;
   private readonly loop: IntervalLoop;
   private readonly log: Logger;
   private readonly publisher: OutboxSender;
@@ -62,13 +64,22 @@ export class VenAgent {
     const { config, clock } = options;
     this.log = options.log;
     this.topics = expandTopics(config.topics, config.venId);
-    this.site = new SiteModel({ seed: config.seed, panelAmperage: config.panelAmps, clock });
+    this.demandResponse = new DemandResponse({
+      config,
+      clock,
+      log: options.log,
+      random: options.random ?? Math.random,
+      publishAck: (ack) => void this.publishAck(ack),
+      setIntervalS: (seconds) => this.loop.setIntervalMs(seconds * 1000),
+    });
+    this.site = this.demandResponse.site;
     this.seq = new SeqCounter(config.stateDir, options.log.withTag("state"), unixSeconds(clock));
     this.commands = new CommandProcessor({
       venId: config.venId,
       now: () => unixSeconds(clock),
       log: options.log.withTag("cmd"),
-      handlers: { ping: pingHandler, ...options.handlers },
+      handlers: { ping: pingHandler, ...this.demandResponse.handlers, ...options.handlers },
+      acks: this.demandResponse.acks,
     });
 
     this.supervisor = new ConnectionSupervisor({
@@ -126,6 +137,7 @@ export class VenAgent {
 
   start(): void {
     this.log.info(`VEN ${this.options.config.venId} starting (version ${VERSION}, instance ${this.options.instance})`);
+    this.demandResponse.start();
     this.supervisor.start();
   }
 
@@ -135,6 +147,7 @@ export class VenAgent {
    */
   async stop(drainTimeoutMs = 3000): Promise<void> {
     this.loop.stop();
+    this.demandResponse.stop();
     await this.supervisor.stop({ final: this.statusMessage("offline", "shutdown"), drainTimeoutMs });
     this.publisher.stop();
     this.health?.update({ connected: false, stopped: true, outbox: this.outboxHealth() }, true);
@@ -227,12 +240,13 @@ export class VenAgent {
     let payload: string;
     let seq: number;
     try {
-      const snapshot = this.site.sample();
+      const { snapshot, event } = this.demandResponse.sample();
       seq = this.seq.next();
       const telemetry = buildTelemetry(
         snapshot,
         { venId: config.venId, seq, timestamp: unixSeconds(clock), legacyFields: config.legacyFields },
         this.log.withTag("telemetry"),
+        event,
       );
       const checked = v.safeParse(TelemetrySchema, telemetry);
       if (!checked.success) {
@@ -262,8 +276,13 @@ export class VenAgent {
       return;
     }
     if (!ack) return;
+    await this.publishAck(ack);
+  }
+
+  private async publishAck(ack: Ack): Promise<void> {
     const correlation = JSON.stringify(ack.correlationId);
-    this.log.info(`Ack sent: ${ack.op} ${ack.status} (correlationId ${correlation})`);
+    const event = ack.event_id === undefined ? "" : `, event_id ${JSON.stringify(ack.event_id)}`;
+    this.log.info(`Ack sent: ${ack.op} ${ack.status} (correlationId ${correlation}${event})`);
     await this.publisher.durable(this.topics.ack, JSON.stringify(ack), `Ack for ${ack.op} (correlationId ${correlation})`);
   }
 }

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Logger } from "../logger.ts";
-import { ACK_ERROR_CODES, negativeAck, positiveAck, type Ack, type AckContext } from "../protocol/acks.ts";
+import { ACK_ERROR_CODES, negativeAck, positiveAck, type Ack, type AckContext, type EchoedId } from "../protocol/acks.ts";
 import { decodeCommand, eventIdOf, payloadExcerpt, type CommandEnvelope } from "../protocol/commands.ts";
 
 /** Handler of one op; it returns the ack to publish. */
@@ -12,6 +12,14 @@ export interface CommandProcessorOptions {
   log: Logger;
   /** Handlers by op. Ops missing here get a `rejected` ack with `unsupported_op`. */
   handlers: Readonly<Record<string, OpHandler>>;
+  /** Recent acks by correlationId: a repeated command gets its stored ack and is not carried out again. */
+  acks?: AckStore | undefined;
+}
+
+/** Store of the acks of recent correlationIds. */
+export interface AckStore {
+  lookup(correlationId: EchoedId): Ack | undefined;
+  remember(correlationId: EchoedId, ack: Ack): void;
 }
 
 /** Acknowledges `ping` with `pong: true`. */
@@ -69,6 +77,26 @@ export class CommandProcessor {
       });
     }
 
+    const acks = this.options.acks;
+    const stored = correlationId === null ? undefined : acks?.lookup(correlationId);
+    if (stored) {
+      log.info(`Command ${command.op} repeats correlationId ${JSON.stringify(correlationId)}; sending the stored ack again without carrying it out`);
+      return stored;
+    }
+    const result = this.run(command, context, eventId);
+    // `await` on a plain value would still yield, and a repeat could slip in before the ack is stored.
+    const ack = result instanceof Promise ? await result : result;
+    if (correlationId !== null) acks?.remember(correlationId, ack);
+    return ack;
+  }
+
+  /**
+   * Runs the op's handler. A handler that returns its ack directly is stored before anything else
+   * runs, so a repeat arriving right behind it finds the stored ack.
+   */
+  private run(command: CommandEnvelope, context: AckContext, eventId: EchoedId | undefined): Ack | Promise<Ack> {
+    const { log } = this.options;
+    const correlationId = command.correlationId ?? null;
     const handler = Object.hasOwn(this.options.handlers, command.op) ? this.options.handlers[command.op] : undefined;
     if (!handler) {
       const supported = Object.keys(this.options.handlers).join(", ");
@@ -81,9 +109,7 @@ export class CommandProcessor {
       });
     }
 
-    try {
-      return await handler(command, context);
-    } catch (error) {
+    const failed = (error: unknown): Ack => {
       log.error(`Command ${command.op} failed: ${(error as Error).message}`);
       return negativeAck(context, "error", {
         op: command.op,
@@ -92,6 +118,12 @@ export class CommandProcessor {
         code: ACK_ERROR_CODES.internal,
         message: `the VEN failed to carry out ${command.op}: ${(error as Error).message}`,
       });
+    };
+    try {
+      const result = handler(command, context);
+      return result instanceof Promise ? result.catch(failed) : result;
+    } catch (error) {
+      return failed(error);
     }
   }
 

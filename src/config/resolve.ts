@@ -7,7 +7,7 @@ import { DEFAULT_TOPICS, topicTemplateProblem, type TopicTemplates } from "../pr
 import type { PanelAmperage } from "../protocol/telemetry.ts";
 import { seedFromString } from "../simulator/prng.ts";
 import { suggest } from "../text.ts";
-import { AUTO_BROKER, autoBroker, DEFAULT_TLS_PORT, embeddedBroker, HTTPS_PORT, parseBroker, regionFromIotHost, type BrokerTarget } from "./broker.ts";
+import { asWebSocketTarget, AUTO_BROKER, autoBroker, DEFAULT_TLS_PORT, embeddedBroker, HTTPS_PORT, parseBroker, regionFromIotHost, type BrokerTarget } from "./broker.ts";
 import { defaultStateDir, venIdFromHostname } from "./defaults.ts";
 import { SETTINGS, SETTING_KEYS, type SettingDef, type SettingKey } from "./settings.ts";
 
@@ -39,6 +39,14 @@ export interface VenConfig {
   legacyFields: boolean;
   panelAmps: PanelAmperage;
   seed: number;
+  /** Speed of the simulated load pattern relative to real time. */
+  timeScale: number;
+  /** The simulated home battery; undefined when the site has none. */
+  battery: { capacityKwh: number; maxPowerKw: number } | undefined;
+  /** Window before an event whose samples make its baseline, in milliseconds. */
+  baselineWindowMs: number;
+  /** How long the ack of a correlationId is kept for a repeated command, in milliseconds. */
+  idempotenceWindowMs: number;
   reconnect: { minDelayMs: number; maxDelayMs: number; stableAfterMs: number };
   outbox: { drainRatePerSecond: number; maxBytes: number; telemetryMaxAgeMs: number; ackMaxAgeMs: number };
   /** Unset means pretty on a terminal, jsonl otherwise. */
@@ -142,6 +150,7 @@ export function resolveConfig(sources: ConfigSources): ResolvedConfig {
     if (auth === "sigv4" && broker.protocol !== "mqtts") {
       fail("auth", `sigv4 signs a TLS WebSocket connection, but ${broker.url} is plain MQTT. Fix: give the endpoint's host name, or use --auth mtls.`);
     }
+    if (auth === "sigv4") broker = asWebSocketTarget(broker);
   }
   const region = (values.region as string | undefined) ?? (broker.discover ? undefined : regionFromIotHost(broker.host));
   origins.region = originOf("region", { kind: "default", note: region ? "from the endpoint name" : "AWS SDK lookup" });
@@ -226,6 +235,12 @@ export function resolveConfig(sources: ConfigSources): ResolvedConfig {
     fail("reconnectMinDelay", `${reconnect.minDelayMs / 1000} s is longer than the maximum delay of ${reconnect.maxDelayMs / 1000} s. Fix: lower it or raise --reconnect-max-delay.`);
   }
 
+  const batteryCapacity = values.batteryCapacity as number | undefined;
+  if (values.batteryPower !== undefined && batteryCapacity === undefined) {
+    fail("batteryPower", "a battery power is set but no capacity, so the site has no battery. Fix: add --battery-capacity 13.5, or leave --battery-power out.");
+  }
+  const battery = batteryCapacity === undefined ? undefined : { capacityKwh: batteryCapacity, maxPowerKw: (values.batteryPower as number | undefined) ?? 5 };
+
   for (const key of SETTING_KEYS) origins[key] ??= originOf(key);
   if (values.seed === undefined) origins.seed = { kind: "default", note: "derived from the VEN id" };
 
@@ -245,6 +260,10 @@ export function resolveConfig(sources: ConfigSources): ResolvedConfig {
     legacyFields: (values.legacyFields as boolean | undefined) ?? true,
     panelAmps: (values.panelAmps as PanelAmperage | undefined) ?? 200,
     seed: (values.seed as number | undefined) ?? seedFromString(venId),
+    timeScale: (values.timeScale as number | undefined) ?? 1,
+    battery,
+    baselineWindowMs: ((values.baselineWindow as number | undefined) ?? 300) * 1000,
+    idempotenceWindowMs: ((values.idempotenceWindow as number | undefined) ?? 3600) * 1000,
     reconnect,
     outbox,
     output: values.output as "pretty" | "jsonl" | undefined,

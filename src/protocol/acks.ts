@@ -12,6 +12,10 @@ export const ACK_ERROR_CODES = {
   unsupportedOp: "unsupported_op",
   /** The command names another VEN in `venId`. */
   wrongVen: "wrong_ven",
+  /** `loadId` names no circuit of this panel. */
+  unknownLoad: "unknown_load",
+  /** `restore` names an event that is neither active nor recently ended. */
+  unknownEvent: "unknown_event",
   /** The VEN failed while carrying out a valid command. */
   internal: "internal_error",
 } as const;

@@ -45,6 +45,14 @@ function displayValue(config: VenConfig, key: SettingKey): string | number | boo
       return config.outbox.maxBytes / 1024 / 1024;
     case "outboxMaxAge":
       return config.outbox.telemetryMaxAgeMs / 3600 / 1000;
+    case "batteryCapacity":
+      return config.battery?.capacityKwh ?? null;
+    case "batteryPower":
+      return config.battery?.maxPowerKw ?? null;
+    case "baselineWindow":
+      return config.baselineWindowMs / 1000;
+    case "idempotenceWindow":
+      return config.idempotenceWindowMs / 1000;
     case "output":
       return config.output ?? "auto (pretty on a terminal, jsonl otherwise)";
     default:
