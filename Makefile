@@ -48,6 +48,20 @@ test-fast: deps
 e2e: deps build
 	"$(BUN)" test --timeout 60000 test/e2e
 
+# Benchmarks the compiled binary against a local mosquitto and writes test/bench/RESULTS.md. Not
+# part of `test`. BENCH=listener runs one measurement, BENCH_QUICK=1 shortens every measurement,
+# BENCH_FOOTPRINT_SECONDS (default 300) sets the footprint run; see test/bench/run.ts.
+.PHONY: bench
+bench: deps build
+	"$(BUN)" test/bench/run.ts
+
+# Soak check of the compiled binary: forced reconnects through a proxy while RSS and open file
+# descriptors are sampled, then prints a JSON summary. Not part of `test`. Bounded by SOAK_RECONNECTS
+# (default 300) and SOAK_MAX_DURATION_S (default 300); see test/soak/soak.ts.
+.PHONY: soak
+soak: deps build
+	"$(BUN)" test/soak/soak.ts
+
 # Cross-compiles the release binaries with a SHA-256 checksum file. Not run in CI.
 release: deps
 	@mkdir -p $(DIST)/release
