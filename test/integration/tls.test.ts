@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import * as v from "valibot";
+import { resolveConfig } from "../../src/config/resolve.ts";
 import { TelemetrySchema } from "../../src/protocol/telemetry.ts";
 import { startAedes, type AedesHandle } from "../helpers/brokers.ts";
 import { makeTestPki, type TestPki } from "../helpers/pki.ts";
@@ -48,5 +49,23 @@ describe("VEN agent over mutual TLS", () => {
     const line = ven.logs.find((candidate) => candidate.includes("Disconnected:"))!;
     expect(line.toLowerCase()).toMatch(/certificate|verify|issuer/);
     expect(ven.agent.supervisor.connected).toBe(false);
+  });
+});
+
+describe("certificate verification stays on", () => {
+  test.each([
+    ["empty VEN_INSECURE", { VEN_INSECURE: "" }],
+    ["VEN_INSECURE=false", { VEN_INSECURE: "false" }],
+    ["VEN_INSECURE=0", { VEN_INSECURE: "0" }],
+  ])("%s keeps verification", (_name, env) => {
+    const { config } = resolveConfig({ flags: { broker: broker.url, cert: pki.files.clientCert, key: pki.files.clientKey }, env, cwd: pki.dir, hostname: "h", homeDir: pki.dir });
+    expect(config.tls.insecure).toBe(false);
+  });
+
+  test("--insecure connects to an unknown CA with a warning", async () => {
+    running = await startAgent(broker.url, { ca: pki.files.foreignCaCert, cert: pki.files.clientCert, key: pki.files.clientKey, insecure: true });
+    const ven = running;
+    await waitUntil(() => ven.agent.supervisor.connected, ven.clock);
+    expect(ven.logs.some((line) => line.includes("Certificate verification of the broker is off (--insecure)"))).toBe(true);
   });
 });
