@@ -32,12 +32,29 @@ export type FlagValues = Record<string, string | boolean | string[]>;
  * Parses a command's arguments strictly. citty 0.2 passes unknown flags through, so every flag is
  * checked here against the command's declaration: an undeclared flag, a missing value or a stray
  * argument is a usage error, with a suggestion when a declared flag is close. Flags listed in
- * `repeatable` collect every value into an array.
+ * `repeatable` collect every value into an array. A command that takes positional arguments
+ * names them in `positionals`, in order; each one found is stored under its name, and any
+ * argument beyond them is still a usage error.
  */
-export function parseStrict(commandName: string, argv: readonly string[], args: ArgsDef, repeatable: readonly string[] = []): FlagValues {
+export function parseStrict(
+  commandName: string,
+  argv: readonly string[],
+  args: ArgsDef,
+  repeatable: readonly string[] = [],
+  positionals: readonly string[] = [],
+): FlagValues {
   const values: FlagValues = {};
   const names = new Map<string, string>();
+  let positionalCount = 0;
+  const takePositional = (token: string): boolean => {
+    const name = positionals[positionalCount];
+    if (name === undefined) return false;
+    values[name] = token;
+    positionalCount++;
+    return true;
+  };
   for (const [name, def] of Object.entries(args)) {
+    if (def.type === "positional") continue;
     names.set(name, name);
     const aliases = "alias" in def && def.alias ? (Array.isArray(def.alias) ? def.alias : [def.alias]) : [];
     for (const alias of aliases) names.set(alias, name);
@@ -46,10 +63,14 @@ export function parseStrict(commandName: string, argv: readonly string[], args: 
   for (let index = 0; index < argv.length; index++) {
     const token = argv[index]!;
     if (token === "--") {
-      if (index + 1 < argv.length) throw new UsageError(`ven ${commandName} takes no arguments; got ${JSON.stringify(argv[index + 1])}`);
+      for (const rest of argv.slice(index + 1)) {
+        if (!takePositional(rest)) throw new UsageError(`${tooMany(commandName, positionals)}; got ${JSON.stringify(rest)}`);
+      }
       break;
     }
     if (!token.startsWith("-") || token === "-") {
+      if (takePositional(token)) continue;
+      if (positionals.length > 0) throw new UsageError(`${tooMany(commandName, positionals)}; got ${JSON.stringify(token)}`, { hint: `Run ven ${commandName} --help for its usage.` });
       throw new UsageError(`ven ${commandName} takes no arguments; got ${JSON.stringify(token)}`, { hint: `Run ven ${commandName} --help for its options.` });
     }
 
@@ -103,6 +124,11 @@ export function parseStrict(commandName: string, argv: readonly string[], args: 
     }
   }
   return values;
+}
+
+function tooMany(commandName: string, positionals: readonly string[]): string {
+  if (positionals.length === 0) return `ven ${commandName} takes no arguments`;
+  return `ven ${commandName} takes ${positionals.length === 1 ? "one argument" : `${positionals.length} arguments`} (${positionals.map((name) => `<${name}>`).join(" ")}) and no more`;
 }
 
 /** Picks the values of setting flags, keyed by setting, for the configuration resolver. */

@@ -6,18 +6,22 @@ import { parseStrict } from "./args.ts";
 import { configCommand } from "./commands/config.ts";
 import { LISTEN_REPEATABLE, listenCommand } from "./commands/listen.ts";
 import { runCommandDef } from "./commands/run.ts";
+import { SEND_POSITIONALS, sendCommandDef } from "./commands/send.ts";
 import type { CommandData } from "./context.ts";
 import type { CliIo } from "./io.ts";
 
 interface CommandEntry {
   def: CommandDef<any>;
   repeatable?: readonly string[];
+  /** Names of the positional arguments the command takes, in order. */
+  positionals?: readonly string[];
 }
 
 const COMMANDS: Record<string, CommandEntry> = {
   run: { def: runCommandDef },
   listen: { def: listenCommand, repeatable: LISTEN_REPEATABLE },
   config: { def: configCommand },
+  send: { def: sendCommandDef, positionals: SEND_POSITIONALS },
 };
 
 const ROOT: CommandDef = {
@@ -67,7 +71,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
     }
 
     const args = typeof entry.def.args === "function" ? await entry.def.args() : await entry.def.args;
-    const flags = parseStrict(first, rest, args ?? {}, entry.repeatable);
+    const flags = parseStrict(first, rest, args ?? {}, entry.repeatable, entry.positionals);
     const data: CommandData = { io, flags };
     const { result } = await runCommand(entry.def, { rawArgs: [...rest], data });
     return typeof result === "number" ? (result as ExitCodeValue) : ExitCode.ok;
