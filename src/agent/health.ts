@@ -4,7 +4,7 @@ import { stateFile, writeFileAtomic } from "./state-dir.ts";
 
 export const HEALTH_FILE = "health.json";
 
-/** What `ven status` reads: the agent's own account of its state, rewritten as it changes. */
+/** Content of the health file that `ven status` reads, rewritten as the agent's state changes. */
 export interface HealthRecord {
   venId: string;
   pid: number;

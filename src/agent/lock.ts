@@ -6,7 +6,7 @@ export const LOCK_FILE = "lock";
 
 interface LockRecord {
   pid: number;
-  /** Process start time in clock ticks since boot (field 22 of /proc/PID/stat); tells a reused pid apart. */
+  /** Process start time in clock ticks since boot (field 22 of /proc/PID/stat); distinguishes a reused pid. */
   startTicks: number | null;
   hostname: string;
   startedAt: string;
@@ -66,7 +66,7 @@ export class InstanceLock {
       try {
         unlinkSync(path);
       } catch {
-        // Another starting process may have taken it over first; the next attempt tells.
+        // Another starting process may have taken it over first; the next attempt finds out.
       }
     }
     throw new VenError(ExitCode.alreadyRunning, `Could not take the lock file ${path}: another ven run for ${venId} is starting at the same time.`);

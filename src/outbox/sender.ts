@@ -12,7 +12,7 @@ export const MAX_PAYLOAD_BYTES = 128 * 1024;
 export const MAX_IN_FLIGHT = 100;
 /** Attempts before a message the broker keeps rejecting, or that keeps closing the connection, is set aside. */
 export const MAX_ATTEMPTS = 3;
-/** A close this soon after a PUBLISH counts against that message (how AWS IoT Core answers a denied publish). */
+/** A close this soon after a PUBLISH counts against that message (how AWS IoT Core responds to a denied publish). */
 const CLOSE_BLAME_WINDOW_MS = 1000;
 
 export interface DeadLetterSink {
@@ -24,7 +24,7 @@ export interface OutboxSenderOptions {
   supervisor: ConnectionSupervisor;
   clock: Clock;
   log: Logger;
-  /** Most replayed messages per second after a reconnect; fresh messages are not paced. */
+  /** Maximum replayed messages per second after a reconnect; fresh messages are not paced. */
   drainRatePerSecond: number;
   deadLetter: DeadLetterSink;
   /** Topics whose messages are acks, kept longer than telemetry when the outbox is full. */
@@ -116,12 +116,6 @@ export class OutboxSender implements MessagePublisher {
     if (this.timer) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     this.store.close();
-  }
-
-  /** Resolves when nothing is in flight, or after `timeoutMs`. */
-  async settle(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.inFlight.size > 0 && Date.now() < deadline) await Bun.sleep(20);
   }
 
   private onConnected(): void {

@@ -16,9 +16,9 @@ export interface OutboxEntry {
 }
 
 export interface OutboxLimits {
-  /** Most messages kept; beyond it the oldest telemetry goes first. */
+  /** Maximum number of messages kept; beyond it the oldest telemetry goes first. */
   maxMessages: number;
-  /** Most payload bytes kept. */
+  /** Maximum payload bytes kept. */
   maxBytes: number;
   /** Telemetry older than this is dropped. */
   telemetryMaxAgeMs: number;

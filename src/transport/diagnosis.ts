@@ -14,9 +14,10 @@ export type Diagnosis =
   | { kind: "policy-denial"; topic: string; operation: "subscribe" | "publish"; message: string };
 
 /**
- * Reads a run of disconnects for their likely cause: another client with the same client ID
- * (MQTT 5 reason 0x8E, or connections that keep dropping soon after they are made), or a broker
- * policy that closes the connection when a topic is used (how AWS IoT Core denies an action).
+ * Reads a run of disconnects for their likely cause. One cause is another client with the same
+ * client ID (MQTT 5 reason 0x8E, or connections that keep dropping soon after they are made). The
+ * other is a broker policy that closes the connection when a topic is used, which is how AWS IoT
+ * Core denies an action.
  */
 export class DisconnectDiagnosis {
   private shortLived = 0;
