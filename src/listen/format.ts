@@ -10,6 +10,23 @@ export interface ReceivedMessage {
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
+function decodeUtf8(payload: Buffer): string | undefined {
+  try {
+    return strictUtf8.decode(payload);
+  } catch {
+    return undefined;
+  }
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Parses a payload as JSON, or returns undefined when it is not UTF-8 JSON. */
 export function parseJsonPayload(payload: Buffer): { value: unknown } | undefined {
   try {
@@ -29,7 +46,13 @@ export function formatJsonLine(message: ReceivedMessage): string {
     topic: message.topic,
   };
   if (message.retained) record.retained = true;
-  const parsed = parseJsonPayload(message.payload);
+  const text = decodeUtf8(message.payload);
+  if (text !== undefined && isJson(text) && !/[\r\n]/.test(text)) {
+    // Valid JSON on one line goes out as it came, which saves serializing it again.
+    const head = JSON.stringify(record);
+    return `${head.slice(0, -1)},"payload":${text.trim()}}\n`;
+  }
+  const parsed = text === undefined ? undefined : parseJsonPayload(message.payload);
   if (parsed) {
     record.payload = parsed.value;
   } else {
