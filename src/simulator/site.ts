@@ -2,6 +2,7 @@ import type { Clock } from "../clock.ts";
 import type { PanelAmperage } from "../protocol/telemetry.ts";
 import { Battery, type BatterySpec } from "./battery.ts";
 import { CIRCUITS, PANEL_VOLTAGE, capacityKw, circuitsForPanel, type CircuitSpec } from "./circuits.ts";
+import { dailyFactor } from "./daily-profile.ts";
 import { createPrng } from "./prng.ts";
 
 /** Simulated time between two random-walk steps. */
@@ -186,15 +187,25 @@ export class SiteModel {
     return snapshot;
   }
 
+  /**
+   * The simulated time of day: it starts at the wall-clock time and runs `timeScale` times
+   * faster, so a demo can show a whole day of load pattern in minutes. Hours are UTC.
+   */
+  simulatedTime(): number {
+    // Counted in whole walk steps, so readings change only when the walk moves.
+    return this.startMs + this.stepsTaken * WALK_STEP_MS;
+  }
+
   private readings(limits: ReadonlyMap<string, number>): CircuitReading[] {
     const available = new Set(this.circuitIds());
+    const simulatedMs = this.simulatedTime();
     const circuits = this.states
       .filter((state) => available.has(state.spec.id))
-      .map((state) => ({
-        spec: state.spec,
-        enabled: state.enabled,
-        powerKw: state.enabled ? state.fraction * capacityKw(state.spec) : 0,
-      }));
+      .map((state) => {
+        const capacity = capacityKw(state.spec);
+        const drawKw = Math.min(capacity, state.fraction * capacity * dailyFactor(state.spec.type, simulatedMs));
+        return { spec: state.spec, enabled: state.enabled, powerKw: state.enabled ? drawKw : 0 };
+      });
 
     const panelMaxKw = (this.panelAmperage * PANEL_VOLTAGE) / 1000;
     const total = circuits.reduce((sum, reading) => sum + reading.powerKw, 0);
