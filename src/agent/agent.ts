@@ -17,14 +17,14 @@ import { CommandProcessor, pingHandler, type OpHandler } from "./commands.ts";
 import { DemandResponse } from "./events/demand-response.ts";
 import { join } from "node:path";
 import { BUILD_TIME_MS } from "../build-info.ts";
-import { FileDeadLetter } from "../outbox/dead-letter.ts";
+import { FileDeadLetter, MemoryDeadLetter } from "../outbox/dead-letter.ts";
 import { OutboxSender, type DeadLetterSink } from "../outbox/sender.ts";
-import { FileOutbox, type OutboxStore } from "../outbox/store.ts";
+import { FileOutbox, MemoryOutbox, type OutboxEntry, type OutboxStore } from "../outbox/store.ts";
 import { StatusSchema } from "../protocol/status.ts";
 import { HealthFile } from "./health.ts";
-import { SeqCounter } from "./seq.ts";
+import { MemorySeqCounter, SeqCounter } from "./seq.ts";
 import { buildTelemetry } from "./telemetry.ts";
-import { IntervalLoop } from "./telemetry-loop.ts";
+import { IntervalLoop, nextTickOnGrid } from "./telemetry-loop.ts";
 
 export interface AgentOptions {
   config: VenConfig;
@@ -41,6 +41,18 @@ export interface AgentOptions {
   deadLetter?: DeadLetterSink;
   /** Keeps `health.json` in the state directory current (default true). */
   healthFile?: boolean;
+  /**
+   * `memory` keeps the sequence number, event state, recent acks, outbox and dead letters in
+   * memory and writes no health file, so the state directory is never touched; for simulated
+   * VENs, whose state is lost at exit. Default `files`.
+   */
+  state?: "files" | "memory";
+  /**
+   * Puts telemetry ticks at clock times that are this many milliseconds past a whole multiple of
+   * the interval, so a fleet can spread its VENs over the interval. Unset, the first tick comes
+   * right after the first connect.
+   */
+  telemetryOffsetMs?: number;
 }
 
 /**
@@ -51,7 +63,7 @@ export class VenAgent {
   readonly topics: Topics;
   readonly site: SiteModel;
   readonly supervisor: ConnectionSupervisor;
-  private readonly seq: SeqCounter;
+  private readonly seq: SeqCounter | MemorySeqCounter;
   private readonly commands: CommandProcessor;
   private readonly demandResponse: DemandResponse;
   private readonly loop: IntervalLoop;
@@ -71,9 +83,10 @@ export class VenAgent {
       random: options.random ?? Math.random,
       publishAck: (ack) => void this.publishAck(ack),
       setIntervalS: (seconds) => this.loop.setIntervalMs(seconds * 1000),
+      inMemory: options.state === "memory",
     });
     this.site = this.demandResponse.site;
-    this.seq = new SeqCounter(config.stateDir, options.log.withTag("state"), unixSeconds(clock));
+    this.seq = options.state === "memory" ? new MemorySeqCounter() : new SeqCounter(config.stateDir, options.log.withTag("state"), unixSeconds(clock));
     this.commands = new CommandProcessor({
       venId: config.venId,
       now: () => unixSeconds(clock),
@@ -105,25 +118,24 @@ export class VenAgent {
       ...(options.random ? { random: options.random } : {}),
       stableAfterMs: config.reconnect.stableAfterMs,
     });
+    const outboxLimits = { maxMessages: 150_000, maxBytes: config.outbox.maxBytes, telemetryMaxAgeMs: config.outbox.telemetryMaxAgeMs, ackMaxAgeMs: config.outbox.ackMaxAgeMs };
+    const inMemory = options.state === "memory";
     const store =
       options.outbox ??
-      new FileOutbox(
-        join(config.stateDir, "outbox.jsonl"),
-        { maxMessages: 150_000, maxBytes: config.outbox.maxBytes, telemetryMaxAgeMs: config.outbox.telemetryMaxAgeMs, ackMaxAgeMs: config.outbox.ackMaxAgeMs },
-        options.log.withTag("outbox"),
-        () => clock.now(),
-      );
+      (inMemory
+        ? new MemoryOutbox(outboxLimits)
+        : new FileOutbox(join(config.stateDir, "outbox.jsonl"), outboxLimits, options.log.withTag("outbox"), () => clock.now()));
     this.publisher = new OutboxSender({
       store,
       supervisor: this.supervisor,
       clock,
       log: options.log.withTag("outbox"),
       drainRatePerSecond: config.outbox.drainRatePerSecond,
-      deadLetter: options.deadLetter ?? new FileDeadLetter(config.stateDir),
+      deadLetter: options.deadLetter ?? (inMemory ? new MemoryDeadLetter() : new FileDeadLetter(config.stateDir)),
       ackTopics: new Set([this.topics.ack]),
     });
     this.health =
-      options.healthFile === false
+      options.healthFile === false || inMemory
         ? undefined
         : new HealthFile(config.stateDir, clock, { venId: config.venId, pid: process.pid, instance: options.instance, intervalS: config.intervalS });
     this.watchHealth();
@@ -157,6 +169,11 @@ export class VenAgent {
   /** Number of durable messages not yet acknowledged by the broker. */
   get outboxDepth(): number {
     return this.publisher.depth;
+  }
+
+  /** Calls `listener` with each durable message the broker acknowledged: backend telemetry or an ack. */
+  onAcknowledged(listener: (entry: OutboxEntry) => void): void {
+    this.publisher.onAcknowledged(listener);
   }
 
   private outboxHealth(): { depth: number; oldestAt: string | null } {
@@ -217,8 +234,15 @@ export class VenAgent {
   private async onConnected(): Promise<void> {
     const status = this.statusMessage("online");
     const published = this.supervisor.publish(status.topic, status.payload, { retain: true });
-    this.loop.start();
+    this.loop.start(this.firstTelemetryAt());
     await published;
+  }
+
+  /** The first tick on the grid set by `telemetryOffsetMs`, or undefined for a tick right away. */
+  private firstTelemetryAt(): number | undefined {
+    const offsetMs = this.options.telemetryOffsetMs;
+    if (offsetMs === undefined) return undefined;
+    return nextTickOnGrid(this.options.clock.now(), this.options.config.intervalS * 1000, offsetMs);
   }
 
   private publishTelemetry(): void {

@@ -49,3 +49,17 @@ export class SeqCounter {
     return this.last;
   }
 }
+
+/** The telemetry sequence number kept in memory only, for simulated VENs: it starts at 1 in every run. */
+export class MemorySeqCounter {
+  private last = 0;
+
+  next(): number {
+    this.last += 1;
+    return this.last;
+  }
+
+  get current(): number {
+    return this.last;
+  }
+}

@@ -17,12 +17,21 @@ export class IntervalLoop {
     private readonly onError: (error: unknown) => void = () => undefined,
   ) {}
 
-  /** Starts with a tick right away, then one every interval. */
-  start(): void {
+  /**
+   * Starts with a tick right away, then one every interval. With `firstAtMs` in the future, the
+   * first tick waits until then instead.
+   */
+  start(firstAtMs?: number): void {
     if (this.running) return;
     this.running = true;
-    this.nextAt = this.clock.now();
-    this.fire();
+    const now = this.clock.now();
+    if (firstAtMs === undefined || firstAtMs <= now) {
+      this.nextAt = now;
+      this.fire();
+      return;
+    }
+    this.nextAt = firstAtMs;
+    this.schedule();
   }
 
   stop(): void {
@@ -61,4 +70,9 @@ export class IntervalLoop {
     if (!this.running) return;
     this.timer = this.clock.setTimeout(() => this.fire(), Math.max(0, this.nextAt - this.clock.now()));
   }
+}
+
+/** Returns the first time at or after `nowMs` that is `offsetMs` past a whole multiple of `intervalMs`. */
+export function nextTickOnGrid(nowMs: number, intervalMs: number, offsetMs: number): number {
+  return Math.ceil((nowMs - offsetMs) / intervalMs) * intervalMs + offsetMs;
 }

@@ -34,19 +34,20 @@ function isAckMemoryFile(value: unknown): value is AckMemoryFile {
 /**
  * The acks sent for recent correlationIds, kept in the state directory, so a command repeated
  * within the window gets the same ack again without being carried out twice, also across a restart.
+ * Without a state directory they are kept in memory only and forgotten at exit.
  */
 export class AckMemory {
   private entries: StoredAck[];
-  private readonly path: string;
+  private readonly path: string | undefined;
 
   constructor(
-    stateDir: string,
+    stateDir: string | undefined,
     private readonly windowMs: number,
     private readonly clock: Clock,
     private readonly log: Logger,
   ) {
-    this.path = stateFile(stateDir, ACK_MEMORY_FILE);
-    const file = readStateJson(this.path, clock.now(), log, isAckMemoryFile);
+    this.path = stateDir === undefined ? undefined : stateFile(stateDir, ACK_MEMORY_FILE);
+    const file = this.path === undefined ? undefined : readStateJson(this.path, clock.now(), log, isAckMemoryFile);
     this.entries = file?.entries ?? [];
     this.prune();
   }
@@ -64,7 +65,7 @@ export class AckMemory {
     this.entries = this.entries.filter((entry) => entry.key !== key);
     this.entries.push({ key, atMs: this.clock.now(), ack });
     this.prune();
-    writeStateJson(this.path, { version: 1, entries: this.entries } satisfies AckMemoryFile, this.log);
+    if (this.path !== undefined) writeStateJson(this.path, { version: 1, entries: this.entries } satisfies AckMemoryFile, this.log);
   }
 
   private prune(): void {

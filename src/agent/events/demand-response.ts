@@ -29,6 +29,8 @@ export interface DemandResponseOptions {
   publishAck: (ack: Ack) => void;
   /** Applies a new telemetry interval, in seconds. */
   setIntervalS: (seconds: number) => void;
+  /** Keeps event state and recent acks in memory instead of the state directory (default false). */
+  inMemory?: boolean;
 }
 
 /** One site sample for telemetry, with the active event it belongs to. */
@@ -54,14 +56,15 @@ export class DemandResponse {
     this.intervalS = config.intervalS;
     this.site = new SiteModel({ seed: config.seed, panelAmperage: config.panelAmps, clock, battery: config.battery, timeScale: config.timeScale });
     this.history = new BaselineHistory(config.baselineWindowMs);
-    this.acks = new AckMemory(config.stateDir, config.idempotenceWindowMs, clock, log.withTag("state"));
+    const stateDir = options.inMemory ? undefined : config.stateDir;
+    this.acks = new AckMemory(stateDir, config.idempotenceWindowMs, clock, log.withTag("state"));
     this.events = new EventManager({
       site: this.site,
       history: this.history,
       clock,
       random: options.random,
       log: log.withTag("event"),
-      stateDir: config.stateDir,
+      stateDir,
       venId: config.venId,
       publishAck: options.publishAck,
     });

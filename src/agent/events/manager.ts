@@ -24,7 +24,8 @@ export interface EventManagerOptions {
   /** Returns a number in [0, 1) for the random start delay. */
   random: () => number;
   log: Logger;
-  stateDir: string;
+  /** Where the event state is saved; undefined keeps it in memory only, so it does not survive a restart. */
+  stateDir: string | undefined;
   venId: string;
   /** Publishes an ack the VEN makes on its own: the `expired` restore. */
   publishAck: (ack: Ack) => void;
@@ -39,12 +40,12 @@ export class EventManager {
   private current: EventRecord | undefined;
   private ended: EndedEvent[] = [];
   private readonly timer: AtTimer;
-  private readonly path: string;
+  private readonly path: string | undefined;
   private resumed = false;
 
   constructor(private readonly options: EventManagerOptions) {
     this.timer = new AtTimer(options.clock);
-    this.path = stateFile(options.stateDir, EVENT_STATE_FILE);
+    this.path = options.stateDir === undefined ? undefined : stateFile(options.stateDir, EVENT_STATE_FILE);
   }
 
   /** The active or scheduled event, if any. */
@@ -60,7 +61,7 @@ export class EventManager {
     if (this.resumed) return;
     this.resumed = true;
     const { clock, log } = this.options;
-    const saved = readStateJson(this.path, clock.now(), log, isEventStateFile);
+    const saved = this.path === undefined ? undefined : readStateJson(this.path, clock.now(), log, isEventStateFile);
     if (!saved) return;
     this.ended = saved.ended;
     const record = saved.current;
@@ -274,6 +275,6 @@ export class EventManager {
 
   private save(): void {
     const file: EventStateFile = { version: 1, current: this.current ?? null, ended: this.ended };
-    writeStateJson(this.path, file, this.options.log);
+    if (this.path !== undefined) writeStateJson(this.path, file, this.options.log);
   }
 }
