@@ -14,9 +14,10 @@ export interface CommandData {
  * Resolves the configuration from flags, environment, file and defaults, creates the root logger
  * on stderr and logs the configuration warnings. Throws a ConfigError before anything connects.
  */
-export function loadConfiguration(data: CommandData): { resolved: ResolvedConfig; log: Logger } {
+export function loadConfiguration(data: CommandData, options: { certificatesPending?: boolean } = {}): { resolved: ResolvedConfig; log: Logger } {
   const { io, flags } = data;
   const resolved = resolveConfig({
+    certificatesPending: options.certificatesPending,
     flags: settingFlags(flags),
     configFile: typeof flags.config === "string" ? flags.config : undefined,
     env: io.env,

@@ -7,6 +7,7 @@ import { configCommand } from "./commands/config.ts";
 import { LISTEN_REPEATABLE, listenCommand } from "./commands/listen.ts";
 import { runCommandDef } from "./commands/run.ts";
 import { SEND_POSITIONALS, sendCommandDef } from "./commands/send.ts";
+import { simulateCommand } from "./commands/simulate.ts";
 import type { CommandData } from "./context.ts";
 import type { CliIo } from "./io.ts";
 
@@ -22,6 +23,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   listen: { def: listenCommand, repeatable: LISTEN_REPEATABLE },
   config: { def: configCommand },
   send: { def: sendCommandDef, positionals: SEND_POSITIONALS },
+  simulate: { def: simulateCommand },
 };
 
 const ROOT: CommandDef = {
