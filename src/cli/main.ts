@@ -3,6 +3,7 @@ import { ExitCode, VenError, type ExitCodeValue } from "../errors.ts";
 import { suggest } from "../text.ts";
 import { VERSION } from "../version.ts";
 import { parseStrict } from "./args.ts";
+import { certsCheckCommand, certsCommand, certsFetchCommand } from "./commands/certs.ts";
 import { configCommand } from "./commands/config.ts";
 import { LISTEN_REPEATABLE, listenCommand } from "./commands/listen.ts";
 import { runCommandDef } from "./commands/run.ts";
@@ -16,6 +17,8 @@ interface CommandEntry {
   repeatable?: readonly string[];
   /** Names of the positional arguments the command takes, in order. */
   positionals?: readonly string[];
+  /** A command group such as `ven certs`: the next argument names the command to run. */
+  subCommands?: Record<string, CommandEntry>;
 }
 
 const COMMANDS: Record<string, CommandEntry> = {
@@ -24,6 +27,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   config: { def: configCommand },
   send: { def: sendCommandDef, positionals: SEND_POSITIONALS },
   simulate: { def: simulateCommand },
+  certs: { def: certsCommand, subCommands: { fetch: { def: certsFetchCommand }, check: { def: certsCheckCommand } } },
 };
 
 const ROOT: CommandDef = {
@@ -59,7 +63,26 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
       return ExitCode.ok;
     }
 
-    const entry = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined;
+    let entry = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined;
+    let commandName = first;
+    let commandArgs = rest;
+    if (entry?.subCommands) {
+      const group = entry;
+      const [sub, ...subRest] = rest;
+      if (sub === undefined || sub === "--help" || sub === "-h") {
+        io[sub === undefined ? "stderr" : "stdout"].write(await usage(group.def, ROOT));
+        return sub === undefined ? ExitCode.usage : ExitCode.ok;
+      }
+      entry = group.subCommands![sub];
+      if (!entry) {
+        const close = suggest(sub, Object.keys(group.subCommands!));
+        throw new VenError(ExitCode.usage, `unknown command ${JSON.stringify(`${first} ${sub}`)}`, {
+          hint: `${close ? `Did you mean: ven ${first} ${close}? ` : ""}Commands: ${Object.keys(group.subCommands!).map((name) => `${first} ${name}`).join(", ")}.`,
+        });
+      }
+      commandName = `${first} ${sub}`;
+      commandArgs = subRest;
+    }
     if (!entry) {
       const close = suggest(first, Object.keys(COMMANDS));
       const what = first.startsWith("-") ? `unknown option ${first}` : `unknown command ${JSON.stringify(first)}`;
@@ -67,15 +90,15 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
         hint: `${close ? `Did you mean: ven ${close}? ` : ""}Commands: ${Object.keys(COMMANDS).join(", ")}. Run ven --help for details.`,
       });
     }
-    if (rest.includes("--help") || rest.includes("-h")) {
+    if (commandArgs.includes("--help") || commandArgs.includes("-h")) {
       io.stdout.write(await usage(entry.def, ROOT));
       return ExitCode.ok;
     }
 
     const args = typeof entry.def.args === "function" ? await entry.def.args() : await entry.def.args;
-    const flags = parseStrict(first, rest, args ?? {}, entry.repeatable, entry.positionals);
+    const flags = parseStrict(commandName, commandArgs, args ?? {}, entry.repeatable, entry.positionals);
     const data: CommandData = { io, flags };
-    const { result } = await runCommand(entry.def, { rawArgs: [...rest], data });
+    const { result } = await runCommand(entry.def, { rawArgs: [...commandArgs], data });
     return typeof result === "number" ? (result as ExitCodeValue) : ExitCode.ok;
   } catch (error) {
     return reportError(error, io);

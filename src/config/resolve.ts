@@ -7,7 +7,7 @@ import { DEFAULT_TOPICS, topicTemplateProblem, type TopicTemplates } from "../pr
 import type { PanelAmperage } from "../protocol/telemetry.ts";
 import { seedFromString } from "../simulator/prng.ts";
 import { suggest } from "../text.ts";
-import { AUTO_BROKER, autoBroker, DEFAULT_TLS_PORT, embeddedBroker, HTTPS_PORT, parseBroker, regionFromIotHost, type BrokerTarget } from "./broker.ts";
+import { asWebSocketTarget, AUTO_BROKER, autoBroker, DEFAULT_TLS_PORT, embeddedBroker, HTTPS_PORT, parseBroker, regionFromIotHost, type BrokerTarget } from "./broker.ts";
 import { defaultStateDir, venIdFromHostname } from "./defaults.ts";
 import { SETTINGS, SETTING_KEYS, type SettingDef, type SettingKey } from "./settings.ts";
 
@@ -150,6 +150,7 @@ export function resolveConfig(sources: ConfigSources): ResolvedConfig {
     if (auth === "sigv4" && broker.protocol !== "mqtts") {
       fail("auth", `sigv4 signs a TLS WebSocket connection, but ${broker.url} is plain MQTT. Fix: give the endpoint's host name, or use --auth mtls.`);
     }
+    if (auth === "sigv4") broker = asWebSocketTarget(broker);
   }
   const region = (values.region as string | undefined) ?? (broker.discover ? undefined : regionFromIotHost(broker.host));
   origins.region = originOf("region", { kind: "default", note: region ? "from the endpoint name" : "AWS SDK lookup" });

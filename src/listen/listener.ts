@@ -78,6 +78,8 @@ export async function listen(options: ListenOptions): Promise<ExitCodeValue> {
       insecure: config.tls.insecure,
       username: config.username,
       password: config.password,
+      auth: config.auth,
+      region: config.region,
       keepaliveS: config.keepaliveS,
       // Shared subscriptions are an MQTT 5 feature, so --share never falls back to 3.1.1.
       mqttVersion: share === undefined ? config.mqttVersion : "5",

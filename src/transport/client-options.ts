@@ -1,6 +1,11 @@
 import type { IClientOptions } from "mqtt";
+import { HTTPS_PORT } from "../config/broker.ts";
 import type { BrokerTarget } from "../config/broker.ts";
 import type { TlsMaterial } from "../config/tls-files.ts";
+import { PresignedWebSocket } from "./presigned-websocket.ts";
+
+/** The ALPN protocol that lets AWS IoT Core accept MQTT with a client certificate on port 443. */
+export const AWS_IOT_MQTT_ALPN = "x-amzn-mqtt-ca";
 
 /** Connection settings shared by `run`, `listen` and the other operator commands. */
 export interface ConnectionSettings {
@@ -13,6 +18,34 @@ export interface ConnectionSettings {
   keepaliveS: number;
   /** Time allowed for TCP, TLS and CONNACK together. */
   connectTimeoutMs?: number;
+  /**
+   * `mtls` (default): MQTT over TCP or TLS, with a client certificate or a user name.
+   * `sigv4`: MQTT over WebSocket to AWS IoT Core with a URL presigned from AWS credentials.
+   */
+  auth?: "mtls" | "sigv4" | undefined;
+  /** AWS region that signs a sigv4 URL. */
+  region?: string | undefined;
+}
+
+type CredentialProvider = () => Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string | undefined }>;
+
+/** One credential chain per connection, so cached credentials are reused and refreshed by the SDK. */
+const credentialProviders = new WeakMap<ConnectionSettings, Promise<CredentialProvider>>();
+
+/**
+ * Presigns the WebSocket URL for one connection attempt with the credentials of that moment. The
+ * AWS SDK is imported here, so only sigv4 connections load it.
+ */
+async function presignedUrl(settings: ConnectionSettings): Promise<string> {
+  const { defaultCredentialProvider, presignIotWebSocketUrl } = await import("../aws/presign.ts");
+  let provider = credentialProviders.get(settings);
+  if (!provider) {
+    provider = defaultCredentialProvider();
+    credentialProviders.set(settings, provider);
+  }
+  const credentials = await (await provider)();
+  if (!settings.region) throw new Error("no AWS region to sign the WebSocket URL; pass --region");
+  return await presignIotWebSocketUrl({ host: settings.broker.host, port: settings.broker.port, region: settings.region, credentials, nowMs: Date.now() });
 }
 
 export interface Will {
@@ -42,12 +75,26 @@ export function buildClientOptions(settings: ConnectionSettings, protocolVersion
   if (settings.username !== undefined) options.username = settings.username;
   if (settings.password !== undefined) options.password = settings.password;
   if (will) options.will = { topic: will.topic, payload: Buffer.from(will.payload), qos: 1, retain: will.retain };
+  if (settings.auth === "sigv4") {
+    // The runtime's native WebSocket carries MQTT; the presigned URL replaces the one MQTT.js builds.
+    const tls = { rejectUnauthorized: !settings.insecure, ...(settings.tls.ca ? { ca: settings.tls.ca.toString() } : {}) };
+    Object.assign(options, {
+      protocol: "wss",
+      hostname: settings.broker.host,
+      path: "/mqtt",
+      forceNativeWebSocket: true,
+      createWebsocket: (_url: string, protocols: string[]) => new PresignedWebSocket(() => presignedUrl(settings), protocols, tls),
+    });
+    return options;
+  }
   if (settings.broker.protocol === "mqtts") {
     // Without a CA file the runtime's root store applies, which trusts AWS IoT Core's ATS endpoints.
     if (settings.tls.ca) options.ca = settings.tls.ca;
     if (settings.tls.cert) options.cert = settings.tls.cert;
     if (settings.tls.key) options.key = settings.tls.key;
     options.rejectUnauthorized = !settings.insecure;
+    // AWS IoT Core takes MQTT with a client certificate on 443 only when the handshake offers this ALPN protocol.
+    if (settings.broker.port === HTTPS_PORT) options.ALPNProtocols = [AWS_IOT_MQTT_ALPN];
     (options as Record<string, unknown>).minVersion = "TLSv1.2";
   }
   return options;

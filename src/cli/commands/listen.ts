@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { UsageError } from "../../errors.ts";
+import { discoverBroker } from "../../aws/discover.ts";
 import { listen } from "../../listen/listener.ts";
 import { checkShareGroup } from "../../listen/share.ts";
 import { settingArgs } from "../args.ts";
@@ -45,7 +46,7 @@ export const listenCommand = defineCommand({
     const venId = resolved.origins.venId.kind === "default" ? "+" : resolved.config.venId;
     const topics = Array.isArray(flags.topic) ? flags.topic : [];
     return await listen({
-      config: resolved.config,
+      config: await discoverBroker(resolved.config, log),
       venId,
       extraTopics: topics,
       count,

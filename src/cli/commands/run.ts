@@ -1,7 +1,9 @@
 import { defineCommand } from "citty";
 import { runService } from "../../agent/service.ts";
+import { discoverBroker } from "../../aws/discover.ts";
 import { ExitCode } from "../../errors.ts";
 import { settingArgs } from "../args.ts";
+import { fetchMissingCertificates } from "./certs.ts";
 import { loadConfiguration, type CommandData } from "../context.ts";
 
 export const runCommandDef = defineCommand({
@@ -9,12 +11,20 @@ export const runCommandDef = defineCommand({
     name: "run",
     description: "Run the VEN: connect, publish telemetry every interval, answer commands (embedded broker when none is set)",
   },
-  args: settingArgs(),
+  args: {
+    ...settingArgs(),
+    "fetch-certs": {
+      type: "string",
+      description: "When a certificate file is missing, fetch all three from this AWS Secrets Manager secret first (needs AWS credentials)",
+      valueHint: "SECRET",
+    },
+  },
   async run({ data }) {
-    const { io } = data as CommandData;
+    const { io, flags } = data as CommandData;
+    if (typeof flags["fetch-certs"] === "string") await fetchMissingCertificates(data as CommandData, flags["fetch-certs"]);
     const { resolved, log } = loadConfiguration(data as CommandData);
     await runService({
-      config: resolved.config,
+      config: await discoverBroker(resolved.config, log),
       clock: io.clock,
       log,
       hostname: io.hostname,
