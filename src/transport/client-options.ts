@@ -1,8 +1,8 @@
-import type { IClientOptions } from "mqtt";
+import mqtt, { MqttClient, type IClientOptions } from "mqtt";
 import { HTTPS_PORT } from "../config/broker.ts";
 import type { BrokerTarget } from "../config/broker.ts";
 import type { TlsMaterial } from "../config/tls-files.ts";
-import { PresignedWebSocket } from "./presigned-websocket.ts";
+import { presignedWebSocketStream } from "./presigned-websocket.ts";
 
 /** The ALPN protocol that lets AWS IoT Core accept MQTT with a client certificate on port 443. */
 export const AWS_IOT_MQTT_ALPN = "x-amzn-mqtt-ca";
@@ -76,15 +76,9 @@ export function buildClientOptions(settings: ConnectionSettings, protocolVersion
   if (settings.password !== undefined) options.password = settings.password;
   if (will) options.will = { topic: will.topic, payload: Buffer.from(will.payload), qos: 1, retain: will.retain };
   if (settings.auth === "sigv4") {
-    // The runtime's native WebSocket carries MQTT; the presigned URL replaces the one MQTT.js builds.
-    const tls = { rejectUnauthorized: !settings.insecure, ...(settings.tls.ca ? { ca: settings.tls.ca.toString() } : {}) };
-    Object.assign(options, {
-      protocol: "wss",
-      hostname: settings.broker.host,
-      path: "/mqtt",
-      forceNativeWebSocket: true,
-      createWebsocket: (_url: string, protocols: string[]) => new PresignedWebSocket(() => presignedUrl(settings), protocols, tls),
-    });
+    // openMqttClient gives this connection a WebSocket stream in place of MQTT.js's TCP or TLS socket.
+    options.protocol = "wss";
+    options.path = "/mqtt";
     return options;
   }
   if (settings.broker.protocol === "mqtts") {
@@ -98,4 +92,18 @@ export function buildClientOptions(settings: ConnectionSettings, protocolVersion
     (options as Record<string, unknown>).minVersion = "TLSv1.2";
   }
   return options;
+}
+
+/**
+ * Starts one MQTT.js client for one connection attempt. A sigv4 connection runs over the
+ * runtime's native WebSocket with a URL presigned for this attempt; the rest go through
+ * `mqtt.connect`. MQTT.js's own `forceNativeWebSocket` is not used, because MQTT.js 5 fixes its
+ * transport table at the first connect of the process.
+ */
+export function openMqttClient(settings: ConnectionSettings, options: IClientOptions): MqttClient {
+  if (settings.auth !== "sigv4") return mqtt.connect(options);
+  const tls = { rejectUnauthorized: !settings.insecure, ...(settings.tls.ca ? { ca: settings.tls.ca.toString() } : {}) };
+  const protocols = [options.protocolVersion === 3 ? "mqttv3.1" : "mqtt"];
+  const label = settings.broker.url;
+  return new MqttClient(() => presignedWebSocketStream(() => presignedUrl(settings), protocols, tls, label), options);
 }

@@ -1,74 +1,72 @@
+import { Duplex } from "node:stream";
+
+/** Bun's TLS options for a WebSocket client, e.g. a CA to trust. */
+export interface WebSocketTls {
+  ca?: string;
+  rejectUnauthorized: boolean;
+}
+
 /**
- * A WebSocket whose URL is made asynchronously, for MQTT.js's `createWebsocket` hook, which must
- * return a socket at once. MQTT.js builds a new client for every connection attempt, so each
- * attempt presigns a fresh URL with the credentials of that moment.
- *
- * It implements the part of the WebSocket interface that MQTT.js's native WebSocket transport
- * uses (MQTT.js 5: readyState, binaryType, send, close, bufferedAmount and the open, message,
- * close and error events) and forwards it to the runtime's own WebSocket once the URL is known.
+ * Opens a WebSocket whose URL is made asynchronously, as a byte stream for an MQTT client. MQTT.js
+ * asks for its stream synchronously, so writes wait until the URL is presigned and the socket is
+ * open. The socket is the runtime's native WebSocket.
  */
-export class PresignedWebSocket extends EventTarget {
-  static readonly CONNECTING = 0;
-  static readonly OPEN = 1;
-  static readonly CLOSING = 2;
-  static readonly CLOSED = 3;
-  readonly CONNECTING = 0;
-  readonly OPEN = 1;
-  readonly CLOSING = 2;
-  readonly CLOSED = 3;
-  binaryType: "arraybuffer" | "blob" | "nodebuffer" = "arraybuffer";
-  private socket: WebSocket | undefined;
-  private closedEarly = false;
+export function presignedWebSocketStream(makeUrl: () => Promise<string>, protocols: string[], tls: WebSocketTls, label: string): Duplex {
+  let socket: WebSocket | undefined;
+  let queued: { chunk: Buffer; callback: (error?: Error | null) => void }[] = [];
 
-  /**
-   * @param makeUrl returns the presigned `wss://` URL; a rejection surfaces as an `error` event.
-   * @param tls Bun's TLS options for the WebSocket client, e.g. a CA to trust.
-   */
-  constructor(makeUrl: () => Promise<string>, protocols: string[], tls: Record<string, unknown> | undefined) {
-    super();
-    makeUrl().then(
-      (url) => {
-        if (this.closedEarly) return;
-        // Bun's WebSocket takes an options object with `protocols` and `tls` as its second argument.
-        const options = { protocols, ...(tls ? { tls } : {}) } as unknown as string[];
-        const socket = new WebSocket(url, options);
-        socket.binaryType = this.binaryType as never;
-        this.socket = socket;
-        for (const type of ["open", "message", "close", "error"]) {
-          socket.addEventListener(type, (event) => this.forward(type, event));
+  const stream = new Duplex({
+    read() {},
+    write(chunk: Buffer, _encoding, callback) {
+      if (socket?.readyState === WebSocket.OPEN) {
+        socket.send(chunk);
+        callback();
+      } else {
+        queued.push({ chunk, callback });
+      }
+    },
+    final(callback) {
+      socket?.close();
+      callback();
+    },
+    destroy(error, callback) {
+      socket?.close();
+      for (const entry of queued) entry.callback(error ?? new Error(`WebSocket to ${label} closed`));
+      queued = [];
+      callback(error);
+    },
+  });
+
+  makeUrl().then(
+    (url) => {
+      if (stream.destroyed) return;
+      // Bun's WebSocket takes an options object with `protocols` and `tls` as its second argument.
+      const options = { protocols, tls } as unknown as string[];
+      const opened = new WebSocket(url, options);
+      opened.binaryType = "arraybuffer";
+      socket = opened;
+      opened.addEventListener("open", () => {
+        for (const entry of queued) {
+          opened.send(entry.chunk);
+          entry.callback();
         }
-      },
-      (error: unknown) => {
-        this.dispatchEvent(Object.assign(new Event("error"), { error }));
-        this.dispatchEvent(new CloseEvent("close", { code: 1006, reason: error instanceof Error ? error.message : String(error) }));
-      },
-    );
-  }
-
-  get readyState(): number {
-    if (this.socket) return this.socket.readyState;
-    return this.closedEarly ? this.CLOSED : this.CONNECTING;
-  }
-
-  get bufferedAmount(): number {
-    return this.socket?.bufferedAmount ?? 0;
-  }
-
-  send(data: string | ArrayBufferLike | ArrayBufferView): void {
-    if (!this.socket) throw new Error("WebSocket is not open yet");
-    this.socket.send(data as never);
-  }
-
-  close(code?: number, reason?: string): void {
-    if (this.socket) this.socket.close(code, reason);
-    else this.closedEarly = true;
-  }
-
-  private forward(type: string, event: Event): void {
-    let copy: Event;
-    if (type === "message") copy = new MessageEvent("message", { data: (event as MessageEvent).data });
-    else if (type === "close") copy = new CloseEvent("close", { code: (event as CloseEvent).code, reason: (event as CloseEvent).reason });
-    else copy = Object.assign(new Event(type), { error: (event as ErrorEvent).error, message: (event as ErrorEvent).message });
-    this.dispatchEvent(copy);
-  }
+        queued = [];
+      });
+      opened.addEventListener("message", (event) => {
+        const data = event.data;
+        stream.push(typeof data === "string" ? Buffer.from(data) : Buffer.from(data as ArrayBuffer));
+      });
+      opened.addEventListener("error", (event) => {
+        const message = (event as ErrorEvent).message || "connection failed";
+        stream.destroy(new Error(`WebSocket to ${label} failed: ${message}`));
+      });
+      opened.addEventListener("close", (event) => {
+        if (stream.destroyed) return;
+        if (event.code === 1000) stream.push(null);
+        else stream.destroy(new Error(`WebSocket to ${label} closed (code ${event.code}${event.reason ? `, ${event.reason}` : ""})`));
+      });
+    },
+    (error: unknown) => stream.destroy(new Error(`Cannot presign the WebSocket URL for ${label}: ${error instanceof Error ? error.message : String(error)}`)),
+  );
+  return stream;
 }

@@ -1,11 +1,11 @@
-import mqtt, { type IPublishPacket, type MqttClient } from "mqtt";
+import type { IPublishPacket, MqttClient } from "mqtt";
 import type { Clock, TimerHandle } from "../clock.ts";
 import type { MqttVersionSetting } from "../config/resolve.ts";
 import { describeError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { Backoff } from "./backoff.ts";
 import { DisconnectDiagnosis, DisconnectLog, type Diagnosis } from "./diagnosis.ts";
-import { buildClientOptions, type ConnectionSettings, type Will } from "./client-options.ts";
+import { buildClientOptions, openMqttClient, type ConnectionSettings, type Will } from "./client-options.ts";
 import { describeReasonCode, isFailureCode, isUnsupportedVersion } from "./reason-codes.ts";
 
 export type SupervisorState = "idle" | "connecting" | "connected" | "waiting" | "stopping" | "stopped";
@@ -260,7 +260,7 @@ export class ConnectionSupervisor {
       this.log.warn("Certificate verification of the broker is off (--insecure); use this only for testing");
     }
 
-    const client = mqtt.connect(buildClientOptions(this.options, version, this.options.will?.()));
+    const client = openMqttClient(this.options, buildClientOptions(this.options, version, this.options.will?.()));
     this.client = client;
     let cause: string | undefined;
     let refusedVersion = false;

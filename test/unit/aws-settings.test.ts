@@ -106,11 +106,10 @@ describe("buildClientOptions", () => {
     expect(buildClientOptions(settings(8883), 5, undefined).ALPNProtocols).toBeUndefined();
   });
 
-  test("sigv4 uses native WebSocket", () => {
+  test("sigv4 uses the WebSocket path", () => {
     const options = buildClientOptions(settings(443, "sigv4"), 5, undefined);
     expect(options.protocol).toBe("wss");
     expect(options.path).toBe("/mqtt");
-    expect(options.forceNativeWebSocket).toBe(true);
-    expect(typeof options.createWebsocket).toBe("function");
+    expect(options.ALPNProtocols).toBeUndefined();
   });
 });
