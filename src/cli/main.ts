@@ -9,6 +9,7 @@ import { LISTEN_REPEATABLE, listenCommand } from "./commands/listen.ts";
 import { runCommandDef } from "./commands/run.ts";
 import { SEND_POSITIONALS, sendCommandDef } from "./commands/send.ts";
 import { simulateCommand } from "./commands/simulate.ts";
+import { statusCommand } from "./commands/status.ts";
 import type { CommandData } from "./context.ts";
 import type { CliIo } from "./io.ts";
 
@@ -27,6 +28,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   config: { def: configCommand },
   send: { def: sendCommandDef, positionals: SEND_POSITIONALS },
   simulate: { def: simulateCommand },
+  status: { def: statusCommand },
   certs: { def: certsCommand, subCommands: { fetch: { def: certsFetchCommand }, check: { def: certsCheckCommand } } },
 };
 
