@@ -5,6 +5,7 @@ import { VERSION } from "../version.ts";
 import { parseStrict } from "./args.ts";
 import { certsCheckCommand, certsCommand, certsFetchCommand } from "./commands/certs.ts";
 import { configCommand } from "./commands/config.ts";
+import { doctorCommand } from "./commands/doctor.ts";
 import { LISTEN_REPEATABLE, listenCommand } from "./commands/listen.ts";
 import { runCommandDef } from "./commands/run.ts";
 import { SEND_POSITIONALS, sendCommandDef } from "./commands/send.ts";
@@ -30,6 +31,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   simulate: { def: simulateCommand },
   status: { def: statusCommand },
   certs: { def: certsCommand, subCommands: { fetch: { def: certsFetchCommand }, check: { def: certsCheckCommand } } },
+  doctor: { def: doctorCommand },
 };
 
 const ROOT: CommandDef = {

@@ -410,7 +410,11 @@ export const SETTINGS: readonly SettingDef[] = [
     description: "Data output on stdout: pretty (default on a terminal) or jsonl",
     expected: "pretty or jsonl",
     example: "jsonl",
-    schema: v.picklist(["pretty", "jsonl"]),
+    // `json` is accepted as a synonym, because a command that prints one object reads better with it.
+    schema: v.pipe(
+      v.picklist(["pretty", "jsonl", "json"]),
+      v.transform((value) => (value === "json" ? "jsonl" : value)),
+    ),
   },
   {
     key: "logLevel",
