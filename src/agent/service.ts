@@ -5,6 +5,7 @@ import { loadTlsMaterial } from "../config/tls-files.ts";
 import type { Logger } from "../logger.ts";
 import { VenAgent } from "./agent.ts";
 import { instanceId } from "./instance.ts";
+import { CertificateWatcher } from "../certs/watch.ts";
 import { InstanceLock } from "./lock.ts";
 import { ensureStateDir } from "./state-dir.ts";
 
@@ -53,6 +54,7 @@ async function runLocked(options: ServiceOptions, tls: Awaited<ReturnType<typeof
     instance: instanceId(options.hostname, options.pid, unixSeconds(clock)),
   });
   agent.start();
+  const watcher = startCertificateWatcher(config, agent, clock, log);
 
   await new Promise<void>((resolve) => {
     if (options.stopSignal.aborted) resolve();
@@ -60,6 +62,26 @@ async function runLocked(options: ServiceOptions, tls: Awaited<ReturnType<typeof
   });
   const reason = options.stopSignal.reason;
   log.info(`Stopping${typeof reason === "string" ? ` on ${reason}` : ""}`);
+  watcher?.stop();
   await agent.stop();
   await embedded?.close();
+}
+
+/**
+ * Watches the client certificate files of a TLS connection: a daily warning while the certificate
+ * expires within 30 days, and a reconnect with the new files after a rotation on disk.
+ */
+function startCertificateWatcher(config: VenConfig, agent: VenAgent, clock: Clock, log: Logger): CertificateWatcher | undefined {
+  if (config.broker.protocol !== "mqtts" || config.auth !== "mtls" || !config.tls.cert) return undefined;
+  const watcher = new CertificateWatcher({
+    files: config.tls,
+    clock,
+    log: log.withTag("certs"),
+    onRotate: (tls) => {
+      agent.supervisor.setTlsMaterial(tls);
+      agent.supervisor.reconnectNow("certificate files changed");
+    },
+  });
+  watcher.start();
+  return watcher;
 }
