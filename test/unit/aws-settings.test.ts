@@ -113,3 +113,12 @@ describe("buildClientOptions", () => {
     expect(options.ALPNProtocols).toBeUndefined();
   });
 });
+
+describe("ven run --auth sigv4", () => {
+  test("is rejected before connecting", async () => {
+    const { runCli } = await import("../helpers/cli.ts");
+    const { code, stderr } = await runCli(["run", "--auth", "sigv4", "--broker", ENDPOINT]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("operator tools");
+  });
+});

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { runService } from "../../agent/service.ts";
 import { discoverBroker } from "../../aws/discover.ts";
-import { ExitCode } from "../../errors.ts";
+import { ConfigError, ExitCode } from "../../errors.ts";
 import { settingArgs } from "../args.ts";
 import { fetchMissingCertificates } from "./certs.ts";
 import { loadConfiguration, type CommandData } from "../context.ts";
@@ -23,6 +23,9 @@ export const runCommandDef = defineCommand({
     const { io, flags } = data as CommandData;
     if (typeof flags["fetch-certs"] === "string") await fetchMissingCertificates(data as CommandData, flags["fetch-certs"]);
     const { resolved, log } = loadConfiguration(data as CommandData);
+    if (resolved.config.auth === "sigv4") {
+      throw new ConfigError("ven run connects with the device certificate; --auth sigv4 is for operator tools such as ven listen and ven send. Fix: use --auth mtls.");
+    }
     await runService({
       config: await discoverBroker(resolved.config, log),
       clock: io.clock,
