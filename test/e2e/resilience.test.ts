@@ -49,6 +49,58 @@ describe.skipIf(skipEndToEnd())("ven binary through failures", () => {
     expect(first.running).toBe(true);
   }, 20_000);
 
+  test.each(["5", "3.1.1"])("broker restart, MQTT %s: ping acked in 2 s", async (version) => {
+    const stateDir = install!.newStateDir();
+    const ven = install!.spawn([...runArgs(target, stateDir), "--mqtt-version", version]);
+    await waitForStatus(broker!, VEN_ID, ven.pid, "online");
+
+    await broker!.restart();
+    await waitForStatus(broker!, VEN_ID, ven.pid, "online", 10_000);
+    const acks = broker!.subscribe(`ven/ack/${VEN_ID}`, { count: 1, timeoutS: 5 });
+    await acks.ready;
+    const sentAt = performance.now();
+    await broker!.pub(`ven/cmd/${VEN_ID}`, JSON.stringify({ op: "ping", correlationId: `restart-${version}` }));
+    const [ack] = await acks.messages;
+    expect(performance.now() - sentAt).toBeLessThan(2000);
+    expect(JSON.parse(ack!.text)).toMatchObject({ op: "ping", status: "success", correlationId: `restart-${version}` });
+  }, 30_000);
+
+  test("frozen broker is detected by keep-alive", async () => {
+    const stateDir = install!.newStateDir();
+    const args = runArgs(target, stateDir);
+    args[args.indexOf("--keepalive") + 1] = "2";
+    const ven = install!.spawn(args);
+    await waitForStatus(broker!, VEN_ID, ven.pid, "online");
+    broker!.freeze();
+    try {
+      const frozenAt = performance.now();
+      await waitFor(() => ven.stderr.includes("Keepalive timeout"), 8000, "the keep-alive timeout");
+      // 1.5 x keep-alive, plus the time to the first PINGREQ after the last traffic.
+      expect(performance.now() - frozenAt).toBeLessThan(5000);
+    } finally {
+      broker!.thaw();
+    }
+    await waitForStatus(broker!, VEN_ID, ven.pid, "online", 10_000);
+  }, 30_000);
+
+  test("listen stdout stays JSON lines across a restart", async () => {
+    const stateDir = install!.newStateDir();
+    const ven = install!.spawn(runArgs(target, stateDir));
+    await waitForStatus(broker!, VEN_ID, ven.pid, "online");
+    const listen = install!.spawn(["listen", "--broker", broker!.url, "--ven-id", VEN_ID, "--output", "jsonl", "--timeout", "6", "--reconnect-min-delay", "0.2", "--reconnect-max-delay", "1"]);
+    await Bun.sleep(1500);
+    await broker!.restart();
+    const result = await listen.waitForExit(15_000);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const lines = result.stdout.trimEnd().split("\n");
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    for (const line of lines) {
+      expect(line).not.toMatch(/\u001b\[/);
+      expect(() => JSON.parse(line)).not.toThrow();
+    }
+    expect(result.stderr).toContain("Disconnected");
+  }, 30_000);
+
   test("SIGKILL during an outage loses nothing stored", async () => {
     // A subscriber for the whole test that reconnects and subscribes again after the broker restart.
     const seqs = new Set<number>();

@@ -265,3 +265,29 @@ describe("repeated restarts and long outages", () => {
     expect(newest).toBeGreaterThan(backlog);
   }, 30_000);
 });
+
+describe("a takeover fight", () => {
+  test("after the first minute, at most 6 connects per minute", async () => {
+    const broker = await scripted();
+    const ven = await agent(broker.url, { reconnectMinDelay: "1", reconnectMaxDelay: "120" });
+    const startedAt = ven.clock.now();
+    const connectTimes: number[] = [];
+    let seen = 0;
+    // Five simulated minutes in 1 s steps; every connection of the VEN is taken over at once.
+    for (let second = 0; second < 300; second++) {
+      ven.clock.advance(1000);
+      await Bun.sleep(15);
+      while (broker.connects.length > seen) {
+        seen++;
+        connectTimes.push(ven.clock.now() - startedAt);
+      }
+      if (broker.clients().includes(VEN_ID)) broker.disconnectWith(ReasonCode.sessionTakenOver, VEN_ID);
+    }
+    for (let minute = 1; minute < 5; minute++) {
+      const inMinute = connectTimes.filter((at) => at >= minute * 60_000 && at < (minute + 1) * 60_000);
+      expect(inMinute.length).toBeLessThanOrEqual(6);
+    }
+    expect(connectTimes.length).toBeGreaterThan(3);
+    expect(errors(ven, "another client connected with client ID")).toHaveLength(1);
+  }, 30_000);
+});
