@@ -61,6 +61,8 @@ export async function sendCommand(options: SendOptions): Promise<ExitCodeValue> 
       insecure: config.tls.insecure,
       username: config.username,
       password: config.password,
+      auth: config.auth,
+      region: config.region,
       keepaliveS: config.keepaliveS,
       mqttVersion: config.mqttVersion,
       reconnect: config.reconnect,

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import mqtt, { type MqttClient } from "mqtt";
 import { presignIotWebSocketUrl } from "../../src/aws/presign.ts";
+import { systemClock } from "../../src/clock.ts";
 import { startAedes, type AedesHandle } from "../helpers/brokers.ts";
 import { runCli } from "../helpers/cli.ts";
 import { startFakeAws, TEST_CREDENTIALS, TEST_REGION, useAwsTestEnvironment, type AwsTestEnvironment, type FakeAws } from "../helpers/fake-aws.ts";
@@ -84,6 +85,17 @@ describe("ven listen --auth sigv4", () => {
       process.env.AWS_SECRET_ACCESS_KEY = saved;
     }
     expect(gateway.checks.at(-1)!.signatureValid).toBe(false);
+  });
+});
+
+describe("ven send --auth sigv4", () => {
+  test("publishes the command over WebSocket", async () => {
+    const since = broker.published.length;
+    const args = ["send", "ping", "--auth", "sigv4", "--broker", `127.0.0.1:${gateway.port}`, "--region", TEST_REGION, "--ca", pki.files.caCert, "--ven-id", VEN_ID, "--timeout", "1", "--mqtt-version", "3.1.1"];
+    const { code } = await runCli(args, { env: aws.env, clock: systemClock });
+    const command = await broker.waitFor((message) => message.topic === `ven/cmd/${VEN_ID}`, 5000, since);
+    expect(JSON.parse(command.payload.toString("utf8")).op).toBe("ping");
+    expect(code).toBe(3);
   });
 });
 

@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { discoverBroker } from "../../aws/discover.ts";
 import { UsageError } from "../../errors.ts";
 import { sendCommand } from "../../send/sender.ts";
 import { settingArgs, type FlagValues } from "../args.ts";
@@ -74,7 +75,7 @@ export const sendCommandDef = defineCommand({
     }
     const venId = resolved.config.venId;
     return await sendCommand({
-      config: resolved.config,
+      config: await discoverBroker(resolved.config, log),
       venId,
       command: buildCommand(op, venId, flags),
       timeoutS,
