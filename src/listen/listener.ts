@@ -7,6 +7,7 @@ import type { Logger } from "../logger.ts";
 import { expandTopic } from "../protocol/topics.ts";
 import { ConnectionSupervisor } from "../transport/supervisor.ts";
 import type { OutputStream } from "../cli/io.ts";
+import { LineBatcher } from "./batch.ts";
 import { formatJsonLine, formatPrettyLine, formatStatsInterval, formatStatsSummary } from "./format.ts";
 import { sharedFilter } from "./share.ts";
 import { TelemetryStats } from "./stats.ts";
@@ -58,6 +59,7 @@ export async function listen(options: ListenOptions): Promise<ExitCodeValue> {
   let received = 0;
   let everConnected = false;
 
+  const output = new LineBatcher(options.out);
   return await new Promise<ExitCodeValue>((resolve, reject) => {
     let timer: TimerHandle | undefined;
     let statsTimer: TimerHandle | undefined;
@@ -67,6 +69,7 @@ export async function listen(options: ListenOptions): Promise<ExitCodeValue> {
       finished = true;
       if (timer) clock.clearTimeout(timer);
       if (statsTimer) clock.clearTimeout(statsTimer);
+      output.flush();
       if (stats && !(result instanceof VenError)) options.out.write(formatStatsSummary(stats.summary(clock.now()), options.format));
       void supervisor.stop({ drainTimeoutMs: 500 }).then(() => (result instanceof VenError ? reject(result) : resolve(result)));
     };
@@ -92,7 +95,7 @@ export async function listen(options: ListenOptions): Promise<ExitCodeValue> {
         if (finished) return;
         const message = { topic, payload, retained: packet.retain, receivedAtMs: clock.now() };
         if (stats) stats.record(message);
-        else options.out.write(options.format === "jsonl" ? formatJsonLine(message) : formatPrettyLine(message));
+        else output.write(options.format === "jsonl" ? formatJsonLine(message) : formatPrettyLine(message));
         received++;
         if (options.count !== undefined && received >= options.count) finish(ExitCode.ok);
       },

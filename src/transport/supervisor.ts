@@ -344,17 +344,19 @@ export class ConnectionSupervisor {
 
     const cause = attempt.cause ?? (wasConnected ? "connection closed by the broker" : "connection closed before CONNACK");
     this.lastCause = cause;
-    const giveUp = this.connectCount === 0 && this.options.firstFailure === "stop" && !attempt.refusedVersion;
-    this.stateValue = giveUp ? "stopped" : "waiting";
-    for (const listener of this.disconnectedListeners) listener({ cause, attempt: this.attemptCount, wasConnected });
-    if (giveUp) return;
-
+    // A broker that refuses MQTT 5 is not a failed attempt: connect again at once with 3.1.1.
     if (attempt.refusedVersion) {
+      this.stateValue = "waiting";
       this.protocolVersion = 4;
       this.log.info(`${this.options.broker.url} does not accept MQTT 5; using MQTT 3.1.1`);
       this.reconnectTimer = this.options.clock.setTimeout(() => this.connectOnce(), 0);
       return;
     }
+
+    const giveUp = this.connectCount === 0 && this.options.firstFailure === "stop";
+    this.stateValue = giveUp ? "stopped" : "waiting";
+    for (const listener of this.disconnectedListeners) listener({ cause, attempt: this.attemptCount, wasConnected });
+    if (giveUp) return;
 
     const now = this.options.clock.now();
     for (const found of this.diagnosis.onClose({ at: now, connectedAt: attempt.connectedAt, reasonCode: attempt.reasonCode })) {

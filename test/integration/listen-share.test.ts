@@ -40,7 +40,8 @@ function startListener(url: string, share: string | undefined): RunningListener 
     extraTopics: [],
     share,
     format: "jsonl",
-    out: { write: (text: string) => lines.push(text) },
+    // Output arrives in batches of lines; keep one entry per line.
+    out: { write: (text: string) => lines.push(...text.split("\n").filter((line) => line !== "")) },
     clock: systemClock,
     log: createLogger({ level: "info", format: "pretty", sink: { write: (text) => logs.push(text) } }),
     stopSignal: stop.signal,
