@@ -10,7 +10,7 @@ import { formatIssues } from "../protocol/schema-helpers.ts";
 import { TelemetrySchema } from "../protocol/telemetry.ts";
 import { expandTopics, telemetryTopics, type Topics } from "../protocol/topics.ts";
 import type { SiteModel } from "../simulator/site.ts";
-import { ConnectionSupervisor } from "../transport/supervisor.ts";
+import { ConnectionSupervisor, connectionOptionsFrom } from "../transport/supervisor.ts";
 import type { Will } from "../transport/client-options.ts";
 import { VERSION } from "../version.ts";
 import { CommandProcessor, pingHandler, type OpHandler } from "./commands.ts";
@@ -96,15 +96,7 @@ export class VenAgent {
     });
 
     this.supervisor = new ConnectionSupervisor({
-      broker: config.broker,
-      clientId: config.venId,
-      tls: options.tls,
-      insecure: config.tls.insecure,
-      username: config.username,
-      password: config.password,
-      keepaliveS: config.keepaliveS,
-      mqttVersion: config.mqttVersion,
-      reconnect: config.reconnect,
+      ...connectionOptionsFrom(config, config.venId, options.tls),
       // The VEN's own status topic shows another copy of this venId by its retained `instance`.
       subscriptions: [this.topics.command, this.topics.status],
       will: () => this.statusMessage("offline", "connection_lost"),
@@ -116,7 +108,6 @@ export class VenAgent {
       clock,
       log: options.log.withTag("mqtt"),
       ...(options.random ? { random: options.random } : {}),
-      stableAfterMs: config.reconnect.stableAfterMs,
     });
     const outboxLimits = { maxMessages: 150_000, maxBytes: config.outbox.maxBytes, telemetryMaxAgeMs: config.outbox.telemetryMaxAgeMs, ackMaxAgeMs: config.outbox.ackMaxAgeMs };
     const inMemory = options.state === "memory";

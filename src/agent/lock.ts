@@ -25,7 +25,8 @@ export function processStartTicks(pid: number): number | null {
   }
 }
 
-function processAlive(pid: number): boolean {
+/** Tells whether a process with this id exists (also when it belongs to another user). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

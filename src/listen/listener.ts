@@ -5,7 +5,7 @@ import { loadTlsMaterial } from "../config/tls-files.ts";
 import { ExitCode, VenError, type ExitCodeValue } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { expandTopic } from "../protocol/topics.ts";
-import { ConnectionSupervisor } from "../transport/supervisor.ts";
+import { ConnectionSupervisor, connectionOptionsFrom } from "../transport/supervisor.ts";
 import type { OutputStream } from "../cli/io.ts";
 import { LineBatcher } from "./batch.ts";
 import { formatJsonLine, formatPrettyLine, formatStatsInterval, formatStatsSummary } from "./format.ts";
@@ -75,18 +75,9 @@ export async function listen(options: ListenOptions): Promise<ExitCodeValue> {
     };
 
     const supervisor = new ConnectionSupervisor({
-      broker: config.broker,
-      clientId,
-      tls,
-      insecure: config.tls.insecure,
-      username: config.username,
-      password: config.password,
-      auth: config.auth,
-      region: config.region,
-      keepaliveS: config.keepaliveS,
+      ...connectionOptionsFrom(config, clientId, tls),
       // Shared subscriptions are an MQTT 5 feature, so --share never falls back to 3.1.1.
       mqttVersion: share === undefined ? config.mqttVersion : "5",
-      reconnect: config.reconnect,
       subscriptions,
       firstFailure: "stop",
       clock,

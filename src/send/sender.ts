@@ -7,7 +7,7 @@ import { ExitCode, VenError, describeError, type ExitCodeValue } from "../errors
 import { operatorClientId } from "../listen/listener.ts";
 import type { Logger } from "../logger.ts";
 import { expandTopic } from "../protocol/topics.ts";
-import { ConnectionSupervisor } from "../transport/supervisor.ts";
+import { ConnectionSupervisor, connectionOptionsFrom } from "../transport/supervisor.ts";
 import { ackSucceeded, formatAck } from "./format.ts";
 
 export interface SendOptions {
@@ -55,17 +55,7 @@ export async function sendCommand(options: SendOptions): Promise<ExitCodeValue> 
     };
 
     const supervisor = new ConnectionSupervisor({
-      broker: config.broker,
-      clientId,
-      tls,
-      insecure: config.tls.insecure,
-      username: config.username,
-      password: config.password,
-      auth: config.auth,
-      region: config.region,
-      keepaliveS: config.keepaliveS,
-      mqttVersion: config.mqttVersion,
-      reconnect: config.reconnect,
+      ...connectionOptionsFrom(config, clientId, tls),
       // The ack subscription is in place before the command goes out, so a fast ack is not missed.
       subscriptions: [ackTopic],
       firstFailure: "stop",

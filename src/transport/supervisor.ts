@@ -1,6 +1,6 @@
 import type { IPublishPacket, MqttClient } from "mqtt";
 import type { Clock, TimerHandle } from "../clock.ts";
-import type { MqttVersionSetting } from "../config/resolve.ts";
+import type { MqttVersionSetting, VenConfig } from "../config/resolve.ts";
 import { describeError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { Backoff } from "./backoff.ts";
@@ -427,4 +427,29 @@ async function raceTimeout(promise: Promise<unknown>, timeoutMs: number): Promis
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The connection part of the supervisor options, taken from the resolved configuration, shared by
+ * the agent and the operator commands so they connect the same way.
+ */
+export function connectionOptionsFrom(
+  config: VenConfig,
+  clientId: string,
+  tls: ConnectionSettings["tls"],
+): Pick<SupervisorOptions, "broker" | "clientId" | "tls" | "insecure" | "username" | "password" | "auth" | "region" | "keepaliveS" | "mqttVersion" | "reconnect" | "stableAfterMs"> {
+  return {
+    broker: config.broker,
+    clientId,
+    tls,
+    insecure: config.tls.insecure,
+    username: config.username,
+    password: config.password,
+    auth: config.auth,
+    region: config.region,
+    keepaliveS: config.keepaliveS,
+    mqttVersion: config.mqttVersion,
+    reconnect: config.reconnect,
+    stableAfterMs: config.reconnect.stableAfterMs,
+  };
 }

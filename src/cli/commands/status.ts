@@ -1,19 +1,11 @@
 import { defineCommand } from "citty";
 import { healthProblems, readHealth } from "../../agent/health.ts";
+import { processAlive } from "../../agent/lock.ts";
 import { stateFile } from "../../agent/state-dir.ts";
 import { HEALTH_FILE } from "../../agent/health.ts";
 import { ExitCode, VenError } from "../../errors.ts";
 import { settingArgs } from "../args.ts";
 import { loadConfiguration, outputFormat, type CommandData } from "../context.ts";
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 export const statusCommand = defineCommand({
   meta: {
