@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import * as v from "valibot";
 import { unixSeconds, type Clock } from "../clock.ts";
 import type { VenConfig } from "../config/resolve.ts";
@@ -5,7 +6,7 @@ import type { TlsMaterial } from "../config/tls-files.ts";
 import { describeError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { Ack } from "../protocol/acks.ts";
-import { offlineStatus, onlineStatus, type OfflineReason } from "../protocol/status.ts";
+import { offlineStatus, onlineStatus, StatusSchema, type OfflineReason } from "../protocol/status.ts";
 import { formatIssues } from "../protocol/schema-helpers.ts";
 import { TelemetrySchema } from "../protocol/telemetry.ts";
 import { expandTopics, telemetryTopics, type Topics } from "../protocol/topics.ts";
@@ -15,12 +16,10 @@ import type { Will } from "../transport/client-options.ts";
 import { VERSION } from "../version.ts";
 import { CommandProcessor, pingHandler, type OpHandler } from "./commands.ts";
 import { DemandResponse } from "./events/demand-response.ts";
-import { join } from "node:path";
 import { BUILD_TIME_MS } from "../build-info.ts";
 import { FileDeadLetter, MemoryDeadLetter } from "../outbox/dead-letter.ts";
 import { OutboxSender, type DeadLetterSink } from "../outbox/sender.ts";
 import { FileOutbox, MemoryOutbox, type OutboxEntry, type OutboxStore } from "../outbox/store.ts";
-import { StatusSchema } from "../protocol/status.ts";
 import { HealthFile } from "./health.ts";
 import { MemorySeqCounter, SeqCounter } from "./seq.ts";
 import { buildTelemetry } from "./telemetry.ts";
@@ -57,7 +56,8 @@ export interface AgentOptions {
 
 /**
  * The VEN at work: keeps the connection, publishes telemetry every interval to every telemetry
- * topic, handles commands on the command topic and publishes their acks, and keeps the retained status current.
+ * topic, handles commands on the command topic and publishes their acks, and keeps the retained
+ * status current.
  */
 export class VenAgent {
   readonly topics: Topics;
@@ -191,7 +191,7 @@ export class VenAgent {
     });
   }
 
-  /** A retained `online` status from another instance means another copy of this venId runs somewhere. */
+  /** Reports another copy of this venId: a retained `online` status from another instance. */
   private onStatus(payload: Buffer): void {
     let status;
     try {
