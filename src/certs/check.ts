@@ -48,7 +48,13 @@ function readText(label: string, path: string): Loaded<string> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const reason = code === "ENOENT" ? "not found" : code === "EACCES" ? "not readable (permission denied)" : (error as Error).message;
-    return { finding: { level: "error", code: "unreadable", message: `${label} ${path}: ${reason}.` } };
+    return {
+      finding: {
+        level: "error",
+        code: "unreadable",
+        message: `${label} ${path}: ${reason}. Fix: set --ca, --cert and --key (or VEN_CA, VEN_CERT, VEN_KEY) to the files, or put them in certs/ of the working directory; ven certs fetch can write them there.`,
+      },
+    };
   }
 }
 

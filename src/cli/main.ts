@@ -39,9 +39,22 @@ const ROOT: CommandDef = {
   subCommands: Object.fromEntries(Object.entries(COMMANDS).map(([name, entry]) => [name, entry.def])),
 };
 
+/** The root help lists each command with the first sentence of its description only. */
+const ROOT_HELP: CommandDef = {
+  meta: ROOT.meta,
+  subCommands: Object.fromEntries(
+    Object.entries(COMMANDS).map(([name, entry]) => {
+      const meta = entry.def.meta as { description?: string } | undefined;
+      const description = meta?.description?.split(/(?<=\.) /)[0] ?? "";
+      return [name, { meta: { ...meta, description } }];
+    }),
+  ),
+};
+
 const EXIT_CODE_HELP = "Exit codes: 0 ok, 1 failed, 2 usage or configuration, 3 timed out, 4 broker unreachable, 5 already running.";
 
-const stripColors = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, "");
+/** Removes colour codes and the padding citty leaves at the end of each line. */
+const stripColors = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, "").replace(/[ \t]+$/gm, "");
 
 async function usage(def: CommandDef<any>, parent?: CommandDef<any>): Promise<string> {
   return `${stripColors(await renderUsage(def, parent))}\n${parent ? "" : `${EXIT_CODE_HELP}\n`}`;
@@ -55,7 +68,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
   try {
     const [first, ...rest] = argv;
     if (first === undefined) {
-      io.stderr.write(await usage(ROOT));
+      io.stderr.write(await usage(ROOT_HELP));
       return ExitCode.usage;
     }
     if (first === "--version" || first === "-v" || first === "version") {
@@ -63,7 +76,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
       return ExitCode.ok;
     }
     if (first === "--help" || first === "-h" || first === "help") {
-      io.stdout.write(await usage(ROOT));
+      io.stdout.write(await usage(ROOT_HELP));
       return ExitCode.ok;
     }
 

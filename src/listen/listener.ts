@@ -5,6 +5,7 @@ import { loadTlsMaterial } from "../config/tls-files.ts";
 import { ExitCode, VenError, type ExitCodeValue } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { expandTopic } from "../protocol/topics.ts";
+import { unreachableHint } from "../transport/hints.ts";
 import { ConnectionSupervisor, connectionOptionsFrom } from "../transport/supervisor.ts";
 import type { OutputStream } from "../cli/io.ts";
 import { LineBatcher } from "./batch.ts";
@@ -99,9 +100,7 @@ export async function listen(options: ListenOptions): Promise<ExitCodeValue> {
       if (everConnected) return;
       finish(
         new VenError(ExitCode.brokerUnreachable, `Cannot reach the broker ${config.broker.url}: ${cause}`, {
-          hint: config.broker.embedded
-            ? "No broker is configured, so ven listen looks for the embedded broker of a running `ven run` on 127.0.0.1:1883. Start `ven run`, or pass --broker."
-            : "Check --broker, the certificate files, and the network path to the broker.",
+          hint: unreachableHint(cause, config.broker, "listen"),
         }),
       );
     });

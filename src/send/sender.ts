@@ -7,6 +7,7 @@ import { ExitCode, VenError, describeError, type ExitCodeValue } from "../errors
 import { operatorClientId } from "../listen/listener.ts";
 import type { Logger } from "../logger.ts";
 import { expandTopic } from "../protocol/topics.ts";
+import { unreachableHint } from "../transport/hints.ts";
 import { ConnectionSupervisor, connectionOptionsFrom } from "../transport/supervisor.ts";
 import { ackSucceeded, formatAck } from "./format.ts";
 
@@ -90,9 +91,7 @@ export async function sendCommand(options: SendOptions): Promise<ExitCodeValue> 
       if (everConnected) return;
       finish(
         new VenError(ExitCode.brokerUnreachable, `Cannot reach the broker ${config.broker.url}: ${cause}`, {
-          hint: config.broker.embedded
-            ? "No broker is configured, so ven send looks for the embedded broker of a running `ven run` on 127.0.0.1:1883. Start `ven run`, or pass --broker."
-            : "Check --broker, the certificate files, and the network path to the broker.",
+          hint: unreachableHint(cause, config.broker, "send"),
         }),
       );
     });

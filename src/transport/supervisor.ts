@@ -297,9 +297,8 @@ export class ConnectionSupervisor {
 
   private async onConnect(client: MqttClient, info: ConnectedInfo): Promise<void> {
     const versionName = info.protocolVersion === 5 ? "5" : "3.1.1";
-    const connected = `Connected to ${this.options.broker.url} (MQTT ${versionName})`;
-    if (this.quietAttempts) this.log.debug(connected);
-    else this.log.info(connected);
+    // Always at info, also after a run of collapsed failures: the reader needs to see recovery.
+    this.log.info(`Connected to ${this.options.broker.url} (MQTT ${versionName})`);
     this.scheduleStable(client);
     for (const topic of this.options.subscriptions ?? []) {
       this.diagnosis.noteRequest("subscribe", topic, this.options.clock.now());

@@ -9,7 +9,7 @@ export const doctorCommand = defineCommand({
   meta: {
     name: "doctor",
     description:
-      "Check the path to the broker step by step (files, DNS, TCP, TLS, status, CONNECT, SUBSCRIBE, round trip) with the VEN's own identity; exit 1 at the first failure",
+      "Check the path to the broker step by step (files, DNS, TCP, TLS, status, CONNECT, SUBSCRIBE, round trip). Uses the VEN's own identity and exits 1 at the first failing step.",
   },
   args: {
     ...settingArgs(),

@@ -5,7 +5,8 @@ import { failed, passed, type DoctorContext, type StepResult } from "../types.ts
 export async function checkConfiguration(context: DoctorContext): Promise<StepResult> {
   const { config } = context;
   if (config.broker.embedded) {
-    return failed("config", "No broker is configured", "Pass --broker (a host name, a URL or auto), or set VEN_BROKER. ven doctor checks a real broker, not the embedded one.");
+    // Like ven listen: with no broker configured, check the embedded broker of a running `ven run`.
+    return passed("config", `no broker configured: checking the embedded broker of a running ven run at ${config.broker.url} (MQTT 3.1.1), venId ${config.venId}`);
   }
   if (config.broker.protocol === "mqtts") {
     try {
