@@ -1,17 +1,14 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import mqtt from "mqtt";
-import { assertPrerequisites, skipEndToEnd, VenInstall } from "../helpers/binary.ts";
-import { startMosquitto, type MosquittoHandle } from "../helpers/mosquitto.ts";
+import { skipEndToEnd, VenInstall } from "../helpers/binary.ts";
 import { missingDynsecPrerequisites, startMosquittoWithDynsec } from "../helpers/mosquitto-dynsec.ts";
-import { runArgs, waitForStatus, type VenTarget } from "./support.ts";
+import { type BinaryAndBroker, runArgs, useBinaryAndBroker, waitForStatus } from "./support.ts";
 
 const VEN_ID = "ven-e2e-004";
 
-let install: VenInstall | undefined;
-let broker: MosquittoHandle | undefined;
-let target: VenTarget;
+let env: BinaryAndBroker;
 
 async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -22,74 +19,60 @@ async function waitFor(condition: () => boolean, timeoutMs: number, what: string
 }
 
 describe.skipIf(skipEndToEnd())("ven binary through failures", () => {
-  beforeAll(async () => {
-    assertPrerequisites();
-    broker = await startMosquitto();
-    install = await VenInstall.create();
-    target = { broker, venId: VEN_ID };
-  });
-
-  afterEach(async () => {
-    await install?.killAll();
-  });
-
-  afterAll(async () => {
-    await install?.dispose();
-    await broker?.dispose();
-  });
+  env = useBinaryAndBroker(VEN_ID);
 
   test("second run with one venId exits 5", async () => {
-    const stateDir = install!.newStateDir();
-    const first = install!.spawn(runArgs(target, stateDir));
-    await waitForStatus(broker!, VEN_ID, first.pid, "online");
+    const stateDir = env.install.newStateDir();
+    const first = env.install.spawn(runArgs(env.target, stateDir));
+    await waitForStatus(env.broker, VEN_ID, first.pid, "online");
 
-    const second = await install!.run(runArgs(target, stateDir));
+    const second = await env.install.run(runArgs(env.target, stateDir));
     expect(second.exitCode, second.stderr).toBe(5);
     expect(second.stderr).toContain(`process ${first.pid}`);
     expect(first.running).toBe(true);
   }, 20_000);
 
   test.each(["5", "3.1.1"])("broker restart, MQTT %s: ping acked in 2 s", async (version) => {
-    const stateDir = install!.newStateDir();
-    const ven = install!.spawn([...runArgs(target, stateDir), "--mqtt-version", version]);
-    await waitForStatus(broker!, VEN_ID, ven.pid, "online");
+    const stateDir = env.install.newStateDir();
+    const ven = env.install.spawn([...runArgs(env.target, stateDir), "--mqtt-version", version]);
+    await waitForStatus(env.broker, VEN_ID, ven.pid, "online");
 
-    await broker!.restart();
-    await waitForStatus(broker!, VEN_ID, ven.pid, "online", 10_000);
-    const acks = broker!.subscribe(`ven/ack/${VEN_ID}`, { count: 1, timeoutS: 5 });
+    await env.broker.restart();
+    await waitForStatus(env.broker, VEN_ID, ven.pid, "online", 10_000);
+    const acks = env.broker.subscribe(`ven/ack/${VEN_ID}`, { count: 1, timeoutS: 5 });
     await acks.ready;
     const sentAt = performance.now();
-    await broker!.pub(`ven/cmd/${VEN_ID}`, JSON.stringify({ op: "ping", correlationId: `restart-${version}` }));
+    await env.broker.pub(`ven/cmd/${VEN_ID}`, JSON.stringify({ op: "ping", correlationId: `restart-${version}` }));
     const [ack] = await acks.messages;
     expect(performance.now() - sentAt).toBeLessThan(2000);
     expect(JSON.parse(ack!.text)).toMatchObject({ op: "ping", status: "success", correlationId: `restart-${version}` });
   }, 30_000);
 
   test("frozen broker is detected by keep-alive", async () => {
-    const stateDir = install!.newStateDir();
-    const args = runArgs(target, stateDir);
+    const stateDir = env.install.newStateDir();
+    const args = runArgs(env.target, stateDir);
     args[args.indexOf("--keepalive") + 1] = "2";
-    const ven = install!.spawn(args);
-    await waitForStatus(broker!, VEN_ID, ven.pid, "online");
-    broker!.freeze();
+    const ven = env.install.spawn(args);
+    await waitForStatus(env.broker, VEN_ID, ven.pid, "online");
+    env.broker.freeze();
     try {
       const frozenAt = performance.now();
       await waitFor(() => ven.stderr.includes("Keepalive timeout"), 8000, "the keep-alive timeout");
       // 1.5 x keep-alive, plus the time to the first PINGREQ after the last traffic.
       expect(performance.now() - frozenAt).toBeLessThan(5000);
     } finally {
-      broker!.thaw();
+      env.broker.thaw();
     }
-    await waitForStatus(broker!, VEN_ID, ven.pid, "online", 10_000);
+    await waitForStatus(env.broker, VEN_ID, ven.pid, "online", 10_000);
   }, 30_000);
 
   test("listen stdout stays JSON lines across a restart", async () => {
-    const stateDir = install!.newStateDir();
-    const ven = install!.spawn(runArgs(target, stateDir));
-    await waitForStatus(broker!, VEN_ID, ven.pid, "online");
-    const listen = install!.spawn(["listen", "--broker", broker!.url, "--ven-id", VEN_ID, "--output", "jsonl", "--timeout", "6", "--reconnect-min-delay", "0.2", "--reconnect-max-delay", "1"]);
+    const stateDir = env.install.newStateDir();
+    const ven = env.install.spawn(runArgs(env.target, stateDir));
+    await waitForStatus(env.broker, VEN_ID, ven.pid, "online");
+    const listen = env.install.spawn(["listen", "--broker", env.broker.url, "--ven-id", VEN_ID, "--output", "jsonl", "--timeout", "6", "--reconnect-min-delay", "0.2", "--reconnect-max-delay", "1"]);
     await Bun.sleep(1500);
-    await broker!.restart();
+    await env.broker.restart();
     const result = await listen.waitForExit(15_000);
     expect(result.exitCode, result.stderr).toBe(0);
     const lines = result.stdout.trimEnd().split("\n");
@@ -104,27 +87,27 @@ describe.skipIf(skipEndToEnd())("ven binary through failures", () => {
   test("SIGKILL during an outage loses nothing stored", async () => {
     // A subscriber for the whole test that reconnects and subscribes again after the broker restart.
     const seqs = new Set<number>();
-    const watcher = mqtt.connect(broker!.url, { clientId: "e2e-metering-watcher", protocolVersion: 4, reconnectPeriod: 100 });
+    const watcher = mqtt.connect(env.broker.url, { clientId: "e2e-metering-watcher", protocolVersion: 4, reconnectPeriod: 100 });
     watcher.on("connect", () => watcher.subscribe("volttron/metering", { qos: 1 }));
     watcher.on("message", (_topic, payload) => seqs.add((JSON.parse(payload.toString()) as { seq: number }).seq));
     try {
       await waitFor(() => watcher.connected, 5000, "the watcher");
-      const stateDir = install!.newStateDir();
-      const ven = install!.spawn(runArgs(target, stateDir));
-      await waitForStatus(broker!, VEN_ID, ven.pid, "online");
+      const stateDir = env.install.newStateDir();
+      const ven = env.install.spawn(runArgs(env.target, stateDir));
+      await waitForStatus(env.broker, VEN_ID, ven.pid, "online");
       await waitFor(() => seqs.size > 0, 5000, "the first telemetry");
 
-      await broker!.stop();
+      await env.broker.stop();
       await Bun.sleep(3500);
       ven.kill("SIGKILL");
       await ven.waitForExit(5000);
       const lastSeq = Number(readFileSync(join(stateDir, "seq"), "utf8"));
       expect(lastSeq).toBeGreaterThanOrEqual(4);
 
-      await broker!.restart();
+      await env.broker.restart();
       await waitFor(() => watcher.connected, 5000, "the watcher to reconnect");
       await Bun.sleep(300);
-      const again = install!.spawn(runArgs(target, stateDir));
+      const again = env.install.spawn(runArgs(env.target, stateDir));
       // SIGKILL may cut the record being written, so the last number may be missing; no other.
       await waitFor(() => Array.from({ length: lastSeq - 1 }, (_, index) => index + 1).every((seq) => seqs.has(seq)), 10_000, "every stored seq");
       expect(again.running).toBe(true);
@@ -135,9 +118,9 @@ describe.skipIf(skipEndToEnd())("ven binary through failures", () => {
 
   // unshare needs root (CI runs as root).
   test.skipIf(process.getuid?.() !== 0)("as PID 1 without a terminal, SIGTERM stops it", async () => {
-    const stateDir = install!.newStateDir();
-    const wrapper = Bun.spawn(["unshare", "--pid", "--fork", "--mount-proc", install!.binary, ...runArgs(target, stateDir)], {
-      env: { PATH: "/usr/bin:/bin:/usr/sbin:/sbin", HOME: install!.home },
+    const stateDir = env.install.newStateDir();
+    const wrapper = Bun.spawn(["unshare", "--pid", "--fork", "--mount-proc", env.install.binary, ...runArgs(env.target, stateDir)], {
+      env: { PATH: "/usr/bin:/bin:/usr/sbin:/sbin", HOME: env.install.home },
       stdin: "pipe",
       stdout: "pipe",
       stderr: "pipe",
@@ -175,16 +158,16 @@ describe.skipIf(skipEndToEnd())("ven binary through failures", () => {
   }, 30_000);
 
   test("ven status follows the running VEN", async () => {
-    const stateDir = install!.newStateDir();
-    const ven = install!.spawn(runArgs(target, stateDir));
-    await waitForStatus(broker!, VEN_ID, ven.pid, "online");
+    const stateDir = env.install.newStateDir();
+    const ven = env.install.spawn(runArgs(env.target, stateDir));
+    await waitForStatus(env.broker, VEN_ID, ven.pid, "online");
     await Bun.sleep(1500);
-    const healthy = await install!.run(["status", "--ven-id", VEN_ID, "--state-dir", stateDir]);
+    const healthy = await env.install.run(["status", "--ven-id", VEN_ID, "--state-dir", stateDir]);
     expect(healthy.exitCode, healthy.stdout + healthy.stderr).toBe(0);
 
     ven.kill("SIGTERM");
     await ven.waitForExit(5000);
-    const stopped = await install!.run(["status", "--ven-id", VEN_ID, "--state-dir", stateDir]);
+    const stopped = await env.install.run(["status", "--ven-id", VEN_ID, "--state-dir", stateDir]);
     expect(stopped.exitCode).toBe(1);
     expect(stopped.stdout).toContain("stopped");
   }, 20_000);

@@ -1,49 +1,32 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import * as v from "valibot";
 import packageJson from "../../package.json" with { type: "json" };
 import { TelemetrySchema } from "../../src/protocol/telemetry.ts";
-import { assertPrerequisites, findRuntimeNoise, skipEndToEnd, VenInstall } from "../helpers/binary.ts";
-import { startMosquitto, type MosquittoHandle } from "../helpers/mosquitto.ts";
-import { ANSI_ESCAPE, listenArgs, parseJsonLine, runArgs, topicsOf, waitForStatus, type VenTarget } from "./support.ts";
+import { findRuntimeNoise, skipEndToEnd } from "../helpers/binary.ts";
+import { ANSI_ESCAPE, type BinaryAndBroker, listenArgs, parseJsonLine, runArgs, topicsOf, useBinaryAndBroker, waitForStatus } from "./support.ts";
 
 const VEN_ID = "ven-e2e-002";
 const TOPICS = topicsOf(VEN_ID);
 
-let install: VenInstall | undefined;
-let broker: MosquittoHandle | undefined;
-let target: VenTarget;
+let env: BinaryAndBroker;
 
 describe.skipIf(skipEndToEnd())("ven binary over plain mqtt", () => {
-  beforeAll(async () => {
-    assertPrerequisites();
-    broker = await startMosquitto();
-    install = await VenInstall.create();
-    target = { broker, venId: VEN_ID };
-  });
-
-  afterEach(async () => {
-    await install?.killAll();
-  });
-
-  afterAll(async () => {
-    await install?.dispose();
-    await broker?.dispose();
-  });
+  env = useBinaryAndBroker(VEN_ID);
 
   test("online status names instance, version", async () => {
-    const ven = install!.spawn(runArgs(target, install!.newStateDir()));
+    const ven = env.install.spawn(runArgs(env.target, env.install.newStateDir()));
 
     // waitForStatus reads the pid out of `instance` (host/pid/startSeconds) to find this process.
-    const status = await waitForStatus(broker!, VEN_ID, ven.pid, "online");
+    const status = await waitForStatus(env.broker, VEN_ID, ven.pid, "online");
     expect(status.instance).toMatch(/^[^/]+\/\d+\/\d+$/);
     expect(status.version).toBe(packageJson.version);
   }, 20_000);
 
   test("listen receives telemetry", async () => {
-    const ven = install!.spawn(runArgs(target, install!.newStateDir()));
-    await waitForStatus(broker!, VEN_ID, ven.pid, "online");
+    const ven = env.install.spawn(runArgs(env.target, env.install.newStateDir()));
+    await waitForStatus(env.broker, VEN_ID, ven.pid, "online");
 
-    const listen = await install!.run(listenArgs(target, ["--count", "2", "--output", "jsonl"]), { timeoutMs: 10_000 });
+    const listen = await env.install.run(listenArgs(env.target, ["--count", "2", "--output", "jsonl"]), { timeoutMs: 10_000 });
     expect(listen.exitCode, `stderr:\n${listen.stderr}`).toBe(0);
     expect(listen.stdout).not.toMatch(ANSI_ESCAPE);
     const lines = listen.stdout.split("\n");
@@ -58,12 +41,12 @@ describe.skipIf(skipEndToEnd())("ven binary over plain mqtt", () => {
   }, 20_000);
 
   test("SIGTERM exits in 5 s, broker frozen", async () => {
-    const ven = install!.spawn(runArgs(target, install!.newStateDir()));
-    await waitForStatus(broker!, VEN_ID, ven.pid, "online");
+    const ven = env.install.spawn(runArgs(env.target, env.install.newStateDir()));
+    await waitForStatus(env.broker, VEN_ID, ven.pid, "online");
 
     // A frozen broker keeps the socket open and acknowledges nothing, so the stop waits for
     // PUBACKs that never come.
-    broker!.freeze();
+    env.broker.freeze();
     try {
       const signalledAt = performance.now();
       ven.kill("SIGTERM");
@@ -72,19 +55,19 @@ describe.skipIf(skipEndToEnd())("ven binary over plain mqtt", () => {
       expect(result.exitCode, `signal ${result.signalCode}, stderr:\n${result.stderr}`).toBe(0);
       expect(exitMs).toBeLessThan(5000);
     } finally {
-      broker!.thaw();
+      env.broker.thaw();
     }
     // After the thaw the broker reads what the VEN sent while it was frozen. Waiting for that keeps
     // a late last will from overwriting the status of the next test's VEN.
-    await waitForStatus(broker!, VEN_ID, ven.pid, "offline");
+    await waitForStatus(env.broker, VEN_ID, ven.pid, "offline");
   }, 20_000);
 
   test("second SIGTERM exits at once", async () => {
-    const ven = install!.spawn(runArgs(target, install!.newStateDir()));
-    await waitForStatus(broker!, VEN_ID, ven.pid, "online");
+    const ven = env.install.spawn(runArgs(env.target, env.install.newStateDir()));
+    await waitForStatus(env.broker, VEN_ID, ven.pid, "online");
 
     // With the broker frozen, the first stop takes seconds, so the second signal arrives while it runs.
-    broker!.freeze();
+    env.broker.freeze();
     try {
       ven.kill("SIGTERM");
       await Bun.sleep(300);
@@ -95,20 +78,20 @@ describe.skipIf(skipEndToEnd())("ven binary over plain mqtt", () => {
       expect(exitMs).toBeLessThan(1000);
       expect(result.exitCode, "128 + SIGTERM, the code shells report for it").toBe(143);
     } finally {
-      broker!.thaw();
+      env.broker.thaw();
     }
-    await waitForStatus(broker!, VEN_ID, ven.pid, "offline");
+    await waitForStatus(env.broker, VEN_ID, ven.pid, "offline");
   }, 20_000);
 
   test("listen timeout without messages exits 3", async () => {
-    const result = await install!.run(["listen", "--broker", broker!.url, "--ven-id", "nobody", "--timeout", "1"]);
+    const result = await env.install.run(["listen", "--broker", env.broker.url, "--ven-id", "nobody", "--timeout", "1"]);
 
     expect(result.exitCode, `stderr:\n${result.stderr}`).toBe(3);
     expect(result.stdout).toBe("");
   }, 20_000);
 
   test("stderr free of runtime noise", () => {
-    const results = install!.results;
+    const results = env.install.results;
     expect(results.length).toBeGreaterThan(0);
     const noise = findRuntimeNoise(results);
     expect(noise.deprecationWarnings).toEqual([]);

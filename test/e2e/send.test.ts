@@ -1,10 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import * as v from "valibot";
 import { AckSchema } from "../../src/protocol/acks.ts";
 import { TelemetrySchema, type Telemetry } from "../../src/protocol/telemetry.ts";
-import { assertPrerequisites, findRuntimeNoise, skipEndToEnd, VenInstall, type VenProcess } from "../helpers/binary.ts";
-import { startMosquitto, type MosquittoHandle } from "../helpers/mosquitto.ts";
-import { listenArgs, parseJsonLine, runArgs, waitForStatus, type VenTarget } from "./support.ts";
+import { findRuntimeNoise, skipEndToEnd, type VenProcess } from "../helpers/binary.ts";
+import { type BinaryAndBroker, listenArgs, parseJsonLine, runArgs, useBinaryAndBroker, waitForStatus } from "./support.ts";
 
 const VEN_ID = "ven-e2e-send";
 /**
@@ -14,9 +13,7 @@ const VEN_ID = "ven-e2e-send";
  */
 const TOLERANCE_KW = 1;
 
-let install: VenInstall | undefined;
-let broker: MosquittoHandle | undefined;
-let target: VenTarget;
+let env: BinaryAndBroker;
 
 /** Parses the telemetry lines `ven listen --output jsonl` has printed so far. */
 function telemetryLines(listen: VenProcess): Telemetry[] {
@@ -38,33 +35,19 @@ async function waitForTelemetry(listen: VenProcess, predicate: (sample: Telemetr
 }
 
 function sendArgs(op: string, extra: readonly string[]): string[] {
-  return ["send", op, "--broker", broker!.url, "--ven-id", VEN_ID, "--output", "jsonl", ...extra];
+  return ["send", op, "--broker", env.broker.url, "--ven-id", VEN_ID, "--output", "jsonl", ...extra];
 }
 
 describe.skipIf(skipEndToEnd())("ven send against the binary", () => {
-  beforeAll(async () => {
-    assertPrerequisites();
-    broker = await startMosquitto();
-    install = await VenInstall.create();
-    target = { broker, venId: VEN_ID };
-  });
-
-  afterEach(async () => {
-    await install?.killAll();
-  });
-
-  afterAll(async () => {
-    await install?.dispose();
-    await broker?.dispose();
-  });
+  env = useBinaryAndBroker(VEN_ID);
 
   test("event lowers use; restore brings it back", async () => {
-    const ven = install!.spawn(runArgs(target, install!.newStateDir()));
-    await waitForStatus(broker!, VEN_ID, ven.pid, "online");
-    const listen = install!.spawn(listenArgs(target, ["--output", "jsonl"]));
+    const ven = env.install.spawn(runArgs(env.target, env.install.newStateDir()));
+    await waitForStatus(env.broker, VEN_ID, ven.pid, "online");
+    const listen = env.install.spawn(listenArgs(env.target, ["--output", "jsonl"]));
     await waitForTelemetry(listen, (_sample, index) => index >= 2, 10_000);
 
-    const event = await install!.run(sendArgs("event", ["--shed-kw", "3", "--duration", "120", "--event-id", "e2e-1"]));
+    const event = await env.install.run(sendArgs("event", ["--shed-kw", "3", "--duration", "120", "--event-id", "e2e-1"]));
     expect(event.exitCode, event.stderr).toBe(0);
     const ack = JSON.parse(event.stdout) as Record<string, unknown>;
     expect(v.safeParse(AckSchema, ack).issues).toBeUndefined();
@@ -80,7 +63,7 @@ describe.skipIf(skipEndToEnd())("ven send against the binary", () => {
     expect(Math.abs(before.usedPowerKw - actual - during.usedPowerKw)).toBeLessThan(TOLERANCE_KW);
     expect(during.requestedReductionKw).toBe(3);
 
-    const restore = await install!.run(sendArgs("restore", ["--event-id", "e2e-1"]));
+    const restore = await env.install.run(sendArgs("restore", ["--event-id", "e2e-1"]));
     expect(restore.exitCode, restore.stderr).toBe(0);
     expect((JSON.parse(restore.stdout) as { reason: string }).reason).toBe("restored");
     const seenBefore = telemetryLines(listen).length;
@@ -95,18 +78,18 @@ describe.skipIf(skipEndToEnd())("ven send against the binary", () => {
   }, 30_000);
 
   test("rejection exits 1, timeout exits 3", async () => {
-    const ven = install!.spawn(runArgs(target, install!.newStateDir()));
-    await waitForStatus(broker!, VEN_ID, ven.pid, "online");
-    const rejected = await install!.run(sendArgs("dance", []));
+    const ven = env.install.spawn(runArgs(env.target, env.install.newStateDir()));
+    await waitForStatus(env.broker, VEN_ID, ven.pid, "online");
+    const rejected = await env.install.run(sendArgs("dance", []));
     expect(rejected.exitCode).toBe(1);
     expect((JSON.parse(rejected.stdout) as { error: { code: string } }).error.code).toBe("unsupported_op");
 
-    const timedOut = await install!.run(["send", "ping", "--broker", broker!.url, "--ven-id", "ven-nobody", "--timeout", "1"]);
+    const timedOut = await env.install.run(["send", "ping", "--broker", env.broker.url, "--ven-id", "ven-nobody", "--timeout", "1"]);
     expect(timedOut.exitCode).toBe(3);
   }, 30_000);
 
   test("no runtime noise on stderr", () => {
-    const noise = findRuntimeNoise(install!.results);
+    const noise = findRuntimeNoise(env.install.results);
     expect(noise.stackTraces).toEqual([]);
     expect(noise.runtimeWarnings).toEqual([]);
   });

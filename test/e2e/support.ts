@@ -1,6 +1,8 @@
+import { afterAll, afterEach, beforeAll } from "bun:test";
 import * as v from "valibot";
 import { StatusSchema, type Status } from "../../src/protocol/status.ts";
-import type { MosquittoHandle } from "../helpers/mosquitto.ts";
+import { assertPrerequisites, VenInstall } from "../helpers/binary.ts";
+import { startMosquitto, type MosquittoHandle } from "../helpers/mosquitto.ts";
 import type { TestPki } from "../helpers/pki.ts";
 
 /**
@@ -83,3 +85,48 @@ export function parseJsonLine(line: string): unknown {
 }
 
 export const ANSI_ESCAPE = /\u001b\[/;
+
+/** The binary in a fresh folder and a plain mosquitto, shared by the tests of one file. */
+export interface BinaryAndBroker {
+  readonly install: VenInstall;
+  readonly broker: MosquittoHandle;
+  readonly target: VenTarget;
+}
+
+/**
+ * Registers the hooks that start a plain mosquitto and copy the binary before the file's tests,
+ * kill what each test left running, and remove both at the end. Call it inside `describe`.
+ */
+export function useBinaryAndBroker(venId: string): BinaryAndBroker {
+  let install: VenInstall | undefined;
+  let broker: MosquittoHandle | undefined;
+
+  beforeAll(async () => {
+    assertPrerequisites();
+    broker = await startMosquitto();
+    install = await VenInstall.create();
+  });
+
+  afterEach(async () => {
+    await install?.killAll();
+  });
+
+  afterAll(async () => {
+    await install?.dispose();
+    await broker?.dispose();
+  });
+
+  return {
+    get install() {
+      if (!install) throw new Error("the binary is not installed yet: use it inside a test");
+      return install;
+    },
+    get broker() {
+      if (!broker) throw new Error("mosquitto is not started yet: use it inside a test");
+      return broker;
+    },
+    get target() {
+      return { broker: this.broker, venId };
+    },
+  };
+}
