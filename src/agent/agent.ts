@@ -35,15 +35,15 @@ export interface AgentOptions {
   /** Op handlers beyond `ping`. */
   handlers?: Record<string, OpHandler>;
   random?: () => number;
-  /** Where durable messages wait for their PUBACK; a file in the state directory by default. */
+  /** Store of durable messages waiting for their PUBACK; a file in the state directory by default. */
   outbox?: OutboxStore;
   deadLetter?: DeadLetterSink;
   /** Keeps `health.json` in the state directory current (default true). */
   healthFile?: boolean;
   /**
    * `memory` keeps the sequence number, event state, recent acks, outbox and dead letters in
-   * memory and writes no health file, so the state directory is never touched; for simulated
-   * VENs, whose state is lost at exit. Default `files`.
+   * memory and writes no health file, so the state directory is never touched. Simulated VENs use
+   * it, and their state is lost at exit. Default `files`.
    */
   state?: "files" | "memory";
   /**
@@ -177,7 +177,7 @@ export class VenAgent {
     if (!health) return;
     this.supervisor.onConnected(() => {
       const refused = [...this.supervisor.refusedSubscriptions.keys()];
-      health.update({ connected: true, refusedSubscriptions: refused, lastError: refused.length > 0 ? `subscription refused: ${refused.join(", ")}` : health.current.lastError });
+      health.update({ connected: true, refusedSubscriptions: refused, lastError: refused.length > 0 ? `subscription rejected: ${refused.join(", ")}` : health.current.lastError });
     });
     this.supervisor.onDisconnected(({ cause }) => health.update({ connected: false, lastError: cause }));
     this.supervisor.onDiagnosis((found) => {
@@ -229,7 +229,7 @@ export class VenAgent {
     await published;
   }
 
-  /** The first tick on the grid set by `telemetryOffsetMs`, or undefined for a tick right away. */
+  /** Returns the first tick on the grid set by `telemetryOffsetMs`, or undefined for a tick right away. */
   private firstTelemetryAt(): number | undefined {
     const offsetMs = this.options.telemetryOffsetMs;
     if (offsetMs === undefined) return undefined;

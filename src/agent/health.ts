@@ -99,7 +99,7 @@ export function healthProblems(record: HealthRecord, nowMs: number, processAlive
   if (record.stopped) problems.push("the VEN is stopped");
   else if (!processAlive(record.pid)) problems.push(`process ${record.pid} is not running (the VEN stopped without a clean shutdown)`);
   if (!record.connected) problems.push(`not connected since ${record.since}${record.lastError ? `: ${record.lastError}` : ""}`);
-  if (record.refusedSubscriptions.length > 0) problems.push(`subscription refused by the broker: ${record.refusedSubscriptions.join(", ")}`);
+  if (record.refusedSubscriptions.length > 0) problems.push(`subscription rejected by the broker: ${record.refusedSubscriptions.join(", ")}`);
   if (record.takeoverSuspected) problems.push(record.takeoverSuspected);
   if (record.waitingForClock) problems.push("waiting for the system clock to be set");
   const acked = record.lastTelemetryAckedAt ? Date.parse(record.lastTelemetryAckedAt) : undefined;

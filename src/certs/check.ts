@@ -17,7 +17,7 @@ export interface Finding {
   message: string;
 }
 
-/** What `ven certs check` found in the configured files. */
+/** Findings of `ven certs check` in the configured files. */
 export interface CertificateReport {
   files: { ca?: string | undefined; cert?: string | undefined; key?: string | undefined };
   subject?: string;
@@ -183,7 +183,7 @@ function checkChain(
   });
 }
 
-/** The exit status of a check: errors fail it, and with `strict` warnings do too. */
+/** Returns the exit status of a check: errors fail it, and with `strict` warnings do too. */
 export function reportFailed(report: CertificateReport, strict: boolean): boolean {
   return report.findings.some((finding) => finding.level === "error" || strict);
 }

@@ -15,7 +15,7 @@ const SecretSchema = v.looseObject({
 
 export type CertificateSource = { kind: "secret"; secretId: string; region?: string | undefined } | { kind: "env" };
 
-/** What `fetchCertificates` wrote, without key material. */
+/** Files that `fetchCertificates` wrote, without key material. */
 export interface FetchResult {
   source: string;
   paths: CertificatePaths;
@@ -30,7 +30,7 @@ export function parseSecret(text: string, secretId: string): CertificateTexts {
   try {
     parsed = JSON.parse(text);
   } catch {
-    // The secret's text is never echoed: it holds the private key.
+    // The secret's text is never echoed, because it contains the private key.
     throw new VenError(ExitCode.failed, `Secret ${secretId} is not JSON`, { hint: 'Store the secret as JSON with the keys "ca_cert", "client_cert" and "private_key".' });
   }
   const result = v.safeParse(SecretSchema, parsed);

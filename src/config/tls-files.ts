@@ -82,7 +82,7 @@ export function loadTlsMaterial(tls: VenConfig["tls"], clock: Clock): TlsMateria
   const validFrom = new Date(certificate.validFrom);
   const validTo = new Date(certificate.validTo);
   // A clock before the build time is known to be wrong (a device without a real-time clock
-  // starting in 1970), so "not yet valid" by that clock says nothing about the certificate.
+  // starting in 1970), so "not yet valid" by that clock tells nothing about the certificate.
   const clockPlausible = now >= BUILD_TIME_MS;
   if (clockPlausible && now < validFrom.getTime()) {
     throw new ConfigError(

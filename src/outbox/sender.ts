@@ -66,7 +66,7 @@ export class OutboxSender implements MessagePublisher {
     this.log = options.log;
     this.report(this.store.enforceLimits(this.clock.now()));
     if (this.store.depth > 0) {
-      this.log.info(`Outbox holds ${this.store.depth} message(s) from before; they are sent after connecting`);
+      this.log.info(`Outbox contains ${this.store.depth} message(s) from before; they are sent after connecting`);
     }
     this.backlog = [...this.store.entries()].map((entry) => entry.id);
     this.supervisor.onConnected(() => this.onConnected());

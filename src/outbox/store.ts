@@ -43,7 +43,7 @@ export interface DropReport {
 
 /**
  * Where messages wait until the broker acknowledges them. `append` returns once the message is
- * stored; `remove` forgets it after its PUBACK.
+ * stored; `remove` deletes it after its PUBACK.
  */
 export interface OutboxStore {
   append(kind: OutboxKind, topic: string, payload: string, createdAt: number): OutboxEntry;
@@ -179,7 +179,7 @@ interface AddRecord {
 }
 
 interface FileEntry extends OutboxEntry {
-  /** Where the record's line starts in the file, and its length in bytes. */
+  /** Offset of the record's line in the file, and its length in bytes. */
   offset: number;
   length: number;
 }
@@ -257,7 +257,7 @@ export class FileOutbox extends BaseStore {
   }
 
   /**
-   * Reads the file into the index. A truncated last line (a crash while writing) is dropped; a
+   * Reads the file into the index. A truncated last line (a crash while writing) is dropped. A
    * file with other damage is renamed aside for inspection after the readable messages are
    * recovered, so start-up never stops on it.
    */

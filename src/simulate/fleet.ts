@@ -79,7 +79,7 @@ export class SimulatedFleet {
     this.options.venIds.forEach((_, index) => this.pacer.add(() => this.startVen(index)));
   }
 
-  /** The VEN with this venId, once it has started. */
+  /** Returns the VEN with this venId, once it has started. */
   agent(venId: string): VenAgent | undefined {
     const index = this.options.venIds.indexOf(venId);
     return index < 0 ? undefined : this.agents[index];

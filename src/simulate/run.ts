@@ -27,7 +27,7 @@ export interface SimulationOptions {
   hostname: string;
   pid: number;
   stopSignal: AbortSignal;
-  /** Where the progress line goes; undefined prints none. */
+  /** Stream for the progress line; undefined prints none. */
   progress: OutputStream | undefined;
   cpuUsage?: () => NodeJS.CpuUsage;
   /** Called once every VEN is queued, for tests that reach into the fleet. */

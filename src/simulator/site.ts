@@ -73,7 +73,7 @@ interface CircuitState {
  * moves as a bounded random walk, one step per simulated second. For a given seed and sequence of
  * clock readings, the readings are always the same.
  *
- * Curtailment sits on top of the walk as limits: an event holds each curtailed circuit at or
+ * Curtailment sits on top of the walk as limits: an event keeps each curtailed circuit at or
  * below its limit, and `shedLoad` adds a limit of its own; the lower one applies. The walk goes on
  * underneath, so the uncurtailed draw is always known.
  */
@@ -144,7 +144,7 @@ export class SiteModel {
     this.loadLimits.set(id, { maxKw, untilMs });
   }
 
-  /** The `shedLoad` limits still in force, by circuit id. */
+  /** Returns the `shedLoad` limits still in force, by circuit id. */
   activeLoadLimits(): Map<string, { maxKw: number; untilMs: number }> {
     this.dropExpiredLoadLimits(this.clock.now());
     return new Map(this.loadLimits);
@@ -188,7 +188,7 @@ export class SiteModel {
   }
 
   /**
-   * The simulated time of day: it starts at the wall-clock time and runs `timeScale` times
+   * Returns the simulated time of day. It starts at the wall-clock time and runs `timeScale` times
    * faster, so a demo can show a whole day of load pattern in minutes. Hours are UTC.
    */
   simulatedTime(): number {

@@ -16,7 +16,7 @@ export interface SupervisorOptions extends ConnectionSettings {
   /** A connection that stays up this long resets the backoff to its minimum. */
   stableAfterMs?: number;
   /**
-   * What to do when the very first attempt fails: `retry` (the agent keeps trying) or `stop`
+   * Behaviour when the very first attempt fails: `retry` (the agent keeps trying) or `stop`
    * (operator tools report the broker as unreachable instead).
    */
   firstFailure?: "retry" | "stop";
@@ -308,7 +308,7 @@ export class ConnectionSupervisor {
       if (isFailureCode(code)) {
         this.subscriptionFailures.set(topic, code);
         this.log.error(
-          `Broker refused the subscription to ${topic}: ${describeReasonCode(code, 5)}. Commands on that topic will not arrive; check the broker's policy or ACL for this client ID.`,
+          `Broker rejected the subscription to ${topic}: ${describeReasonCode(code, 5)}. Commands on that topic will not arrive; check the broker's policy or ACL for this client ID.`,
         );
       } else if (this.quietAttempts) {
         this.log.debug(`Subscribed to ${topic} (QoS ${code})`);
@@ -395,7 +395,7 @@ export class ConnectionSupervisor {
   private publishError(topic: string, error: Error): Error {
     const code = (error as { code?: unknown }).code;
     if (typeof code === "number") {
-      return Object.assign(new Error(`broker refused the message for ${topic}: ${describeReasonCode(code, 5)}`), { code });
+      return Object.assign(new Error(`broker rejected the message for ${topic}: ${describeReasonCode(code, 5)}`), { code });
     }
     return error;
   }
@@ -429,8 +429,8 @@ async function raceTimeout(promise: Promise<unknown>, timeoutMs: number): Promis
 }
 
 /**
- * The connection part of the supervisor options, taken from the resolved configuration, shared by
- * the agent and the operator commands so they connect the same way.
+ * Builds the connection part of the supervisor options from the resolved configuration. The agent
+ * and the operator commands share it, so they connect the same way.
  */
 export function connectionOptionsFrom(
   config: VenConfig,

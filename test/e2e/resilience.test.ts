@@ -182,11 +182,11 @@ describe.skipIf(skipEndToEnd() || (missingDynsecPrerequisites().length > 0 && pr
     try {
       const stateDir = install.newStateDir();
       const ven = install.spawn([...runArgs({ broker: denied, venId }, stateDir), "--username", "ven-device"], { env: { VEN_PASSWORD: "device-secret-1" } });
-      await waitFor(() => ven.stderr.includes("Broker refused the subscription"), 10_000, "the refused subscription");
+      await waitFor(() => ven.stderr.includes("Broker rejected the subscription"), 10_000, "the refused subscription");
       await Bun.sleep(500);
       const status = await install.run(["status", "--ven-id", venId, "--state-dir", stateDir]);
       expect(status.exitCode).toBe(1);
-      expect(status.stdout).toContain(`subscription refused by the broker: ven/cmd/${venId}`);
+      expect(status.stdout).toContain(`subscription rejected by the broker: ven/cmd/${venId}`);
       expect(ven.stderr).not.toContain("device-secret-1");
     } finally {
       await install.dispose();

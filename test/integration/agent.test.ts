@@ -169,6 +169,6 @@ describe("VEN agent on an in-process broker", () => {
     broker.broker.authorizeSubscribe = (_client, _subscription, callback) => callback(null, null);
     const ven = await startConnected();
     expect(ven.agent.supervisor.refusedSubscriptions.get(COMMAND_TOPIC)).toBe(0x80);
-    expect(ven.logs.some((line) => line.includes(`Broker refused the subscription to ${COMMAND_TOPIC}`))).toBe(true);
+    expect(ven.logs.some((line) => line.includes(`Broker rejected the subscription to ${COMMAND_TOPIC}`))).toBe(true);
   });
 });

@@ -47,7 +47,7 @@ describe("healthProblems", () => {
 
   test.each<[string, Partial<HealthRecord>, string]>([
     ["disconnected", { connected: false, lastError: "connect ECONNREFUSED" }, "not connected since"],
-    ["refused subscription", { refusedSubscriptions: ["ven/cmd/x"] }, "subscription refused"],
+    ["refused subscription", { refusedSubscriptions: ["ven/cmd/x"] }, "subscription rejected"],
     ["takeover", { takeoverSuspected: "another client is probably using client ID x" }, "another client"],
     ["stale telemetry", { lastTelemetryAckedAt: new Date(NOW - 60_000).toISOString() }, "no telemetry acknowledged"],
     ["waiting for clock", { waitingForClock: true }, "system clock"],

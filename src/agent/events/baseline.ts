@@ -1,4 +1,4 @@
-/** One telemetry sample as the baseline sees it. */
+/** One telemetry sample as the baseline uses it. */
 export interface UseSample {
   /** Unix milliseconds. */
   atMs: number;
@@ -29,7 +29,7 @@ export class BaselineHistory {
 
   /**
    * Returns the mean use over the samples taken without an event in the window that ends at
-   * `startMs`, with the number of samples used, or undefined when the window holds none.
+   * `startMs`, with the number of samples used, or undefined when the window contains none.
    */
   baselineAt(startMs: number): { kw: number; samples: number } | undefined {
     const inWindow = this.samples.filter(

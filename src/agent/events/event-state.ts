@@ -3,7 +3,7 @@ import type * as v from "valibot";
 
 export type CircuitCurtailed = v.InferOutput<typeof CircuitCurtailedSchema>;
 
-/** What an event achieved when it began: the proof its `accepted` ack carries. */
+/** Result of an event when it began: the proof its `accepted` ack carries. */
 export interface EventResult {
   baselineKw: number;
   /** Reduction planned from curtailment alone, in kW. */
@@ -31,7 +31,7 @@ export interface EventRecord {
   result?: EventResult | undefined;
 }
 
-/** An event that ended recently, so a later `restore` for it answers `already_ended`. */
+/** An event that ended recently, so a later `restore` for it returns `already_ended`. */
 export interface EndedEvent {
   eventId: EchoedId;
   endedAtMs: number;

@@ -24,7 +24,7 @@ export interface EventManagerOptions {
   /** Returns a number in [0, 1) for the random start delay. */
   random: () => number;
   log: Logger;
-  /** Where the event state is saved; undefined keeps it in memory only, so it does not survive a restart. */
+  /** File of the saved event state; undefined keeps it in memory only, so it does not survive a restart. */
   stateDir: string | undefined;
   venId: string;
   /** Publishes an ack the VEN makes on its own: the `expired` restore. */
@@ -90,7 +90,7 @@ export class EventManager {
     this.timer.clear();
   }
 
-  /** What telemetry reports while an event is active. */
+  /** Event fields that telemetry reports while an event is active. */
   telemetry(): EventTelemetry | undefined {
     const record = this.current;
     if (!record || record.phase !== "active" || !record.result) return undefined;
@@ -103,7 +103,7 @@ export class EventManager {
     const fingerprint = JSON.stringify([request.shedKw, request.durationS, request.startTs ?? null, request.randomizeS]);
     const existing = this.current;
     if (existing && existing.eventId === eventId && existing.fingerprint === fingerprint) {
-      log.info(`Event ${JSON.stringify(eventId)} received again with the same request; answering with the original result`);
+      log.info(`Event ${JSON.stringify(eventId)} received again with the same request; returning the original result`);
       return positiveAck(context, "accepted", { op, correlationId, eventId, extra: this.resultFields(existing) });
     }
 
@@ -232,7 +232,7 @@ export class EventManager {
   }
 
   /**
-   * Restores the site and forgets the current event. With `ackReason`, a restore ack with that
+   * Restores the site and clears the current event. With `ackReason`, a restore ack with that
    * reason is published for it, so the backend's history of a replaced event gets an end.
    */
   private endCurrent(ackReason: string | undefined, why: string): void {
@@ -258,7 +258,7 @@ export class EventManager {
     return this.ended.some((entry) => entry.eventId === eventId && entry.endedAtMs >= oldest);
   }
 
-  /** The fields of an event ack: the request, what was achieved, and the event's times. */
+  /** Builds the fields of an event ack: the request, the achieved reduction and the event's times. */
   private resultFields(record: EventRecord): Record<string, unknown> {
     const result = record.result;
     const fields: Record<string, unknown> = {
