@@ -9,7 +9,9 @@ export function formatReport(report: CertificateReport): string {
     row("subject", report.subject);
     row("issuer", report.issuer ?? "?");
     row("valid from", report.validFrom ?? "?");
-    const left = report.daysLeft === undefined ? "" : report.daysLeft < 0 ? ` (expired ${-report.daysLeft} days ago)` : ` (${report.daysLeft} days left)`;
+    let left = "";
+  if (report.daysLeft !== undefined && report.daysLeft < 0) left = ` (expired ${-report.daysLeft} days ago)`;
+  else if (report.daysLeft !== undefined) left = ` (${report.daysLeft} days left)`;
     row("valid until", `${report.validTo ?? "?"}${left}`);
     row("SHA-256", `${report.fingerprint ?? "?"} (also the AWS IoT certificate id)`);
   }

@@ -56,7 +56,8 @@ export function parseStrict(
   for (const [name, def] of Object.entries(args)) {
     if (def.type === "positional") continue;
     names.set(name, name);
-    const aliases = "alias" in def && def.alias ? (Array.isArray(def.alias) ? def.alias : [def.alias]) : [];
+    let aliases: string[] = [];
+    if ("alias" in def && def.alias) aliases = Array.isArray(def.alias) ? def.alias : [def.alias];
     for (const alias of aliases) names.set(alias, name);
   }
 

@@ -36,7 +36,9 @@ function readPem(kind: keyof typeof SETTING_NAMES, path: string): Buffer {
 }
 
 function label(kind: keyof typeof SETTING_NAMES): string {
-  return kind === "ca" ? "CA file" : kind === "cert" ? "Client certificate" : "Private key";
+  if (kind === "ca") return "CA file";
+  if (kind === "cert") return "Client certificate";
+  return "Private key";
 }
 
 /**
